@@ -1,0 +1,243 @@
+package amqp10
+
+import (
+	amqp "github.com/Azure/go-amqp"
+
+	"github.com/amqplink/amqplink/message"
+)
+
+// toWire converts a neutral message into go-amqp's. Maps are shared, not copied,
+// when none of their values needs converting: the send path is hot.
+func toWire(m *message.Message) *amqp.Message {
+	w := &amqp.Message{
+		Format:                m.Format,
+		DeliveryAnnotations:   toWireAnnotations(m.DeliveryAnnotations),
+		Annotations:           toWireAnnotations(m.Annotations),
+		ApplicationProperties: toWireMap(m.ApplicationProperties),
+		Data:                  m.Body.Data,
+		Value:                 toWireValue(m.Body.Value),
+		Footer:                toWireAnnotations(m.Footer),
+	}
+	if m.Body.Sequence != nil {
+		w.Sequence = make([][]any, len(m.Body.Sequence))
+		for i, s := range m.Body.Sequence {
+			w.Sequence[i] = toWireSlice(s)
+		}
+	}
+	if h := m.Header; h != nil {
+		w.Header = &amqp.MessageHeader{
+			Durable:       h.Durable,
+			Priority:      4, // AMQP's default, which go-amqp leaves off the wire
+			TTL:           h.TTL,
+			FirstAcquirer: h.FirstAcquirer,
+			DeliveryCount: h.DeliveryCount,
+		}
+		if h.Priority != nil {
+			w.Header.Priority = *h.Priority
+		}
+	}
+	if p := m.Properties; p != nil {
+		w.Properties = &amqp.MessageProperties{
+			MessageID:          toWireValue(p.MessageID),
+			UserID:             p.UserID,
+			To:                 p.To,
+			Subject:            p.Subject,
+			ReplyTo:            p.ReplyTo,
+			CorrelationID:      toWireValue(p.CorrelationID),
+			ContentType:        p.ContentType,
+			ContentEncoding:    p.ContentEncoding,
+			AbsoluteExpiryTime: p.AbsoluteExpiryTime,
+			CreationTime:       p.CreationTime,
+			GroupID:            p.GroupID,
+			GroupSequence:      p.GroupSequence,
+			ReplyToGroupID:     p.ReplyToGroupID,
+		}
+	}
+	return w
+}
+
+// fromWire converts a received go-amqp message into the neutral model.
+func fromWire(w *amqp.Message) *message.Message {
+	m := &message.Message{
+		Format:                w.Format,
+		DeliveryAnnotations:   fromWireAnnotations(w.DeliveryAnnotations),
+		Annotations:           fromWireAnnotations(w.Annotations),
+		ApplicationProperties: fromWireMap(w.ApplicationProperties),
+		Body:                  message.Body{Data: w.Data, Value: fromWireValue(w.Value)},
+		Footer:                fromWireAnnotations(w.Footer),
+	}
+	if w.Sequence != nil {
+		m.Body.Sequence = make([][]any, len(w.Sequence))
+		for i, s := range w.Sequence {
+			m.Body.Sequence[i] = fromWireSlice(s)
+		}
+	}
+	if h := w.Header; h != nil {
+		m.Header = &message.Header{
+			Durable:       h.Durable,
+			TTL:           h.TTL,
+			FirstAcquirer: h.FirstAcquirer,
+			DeliveryCount: h.DeliveryCount,
+		}
+		if h.Priority != 4 { // go-amqp reads an absent priority as 4
+			m.Header.Priority = message.Ptr(h.Priority)
+		}
+	}
+	if p := w.Properties; p != nil {
+		m.Properties = &message.Properties{
+			MessageID:          fromWireValue(p.MessageID),
+			UserID:             p.UserID,
+			To:                 p.To,
+			Subject:            p.Subject,
+			ReplyTo:            p.ReplyTo,
+			CorrelationID:      fromWireValue(p.CorrelationID),
+			ContentType:        p.ContentType,
+			ContentEncoding:    p.ContentEncoding,
+			AbsoluteExpiryTime: p.AbsoluteExpiryTime,
+			CreationTime:       p.CreationTime,
+			GroupID:            p.GroupID,
+			GroupSequence:      p.GroupSequence,
+			ReplyToGroupID:     p.ReplyToGroupID,
+		}
+	}
+	return m
+}
+
+// toWireValue maps the neutral value types (Symbol, UUID, Null and containers of
+// them) onto go-amqp's; every other value passes through unchanged.
+func toWireValue(v any) any {
+	switch v := v.(type) {
+	case message.Symbol:
+		return amqp.Symbol(v)
+	case message.UUID:
+		return amqp.UUID(v)
+	case message.Null:
+		return amqp.Null{}
+	case []message.Symbol:
+		out := make([]amqp.Symbol, len(v))
+		for i, s := range v {
+			out[i] = amqp.Symbol(s)
+		}
+		return out
+	case []message.UUID:
+		out := make([]amqp.UUID, len(v))
+		for i, u := range v {
+			out[i] = amqp.UUID(u)
+		}
+		return out
+	case []any:
+		return toWireSlice(v)
+	case map[string]any:
+		return toWireMap(v)
+	case map[any]any:
+		return map[any]any(toWireAnnotations(message.Annotations(v)))
+	case message.Annotations:
+		return map[any]any(toWireAnnotations(v))
+	}
+	return v
+}
+
+func fromWireValue(v any) any {
+	switch v := v.(type) {
+	case amqp.Symbol:
+		return message.Symbol(v)
+	case amqp.UUID:
+		return message.UUID(v)
+	case []amqp.Symbol:
+		out := make([]message.Symbol, len(v))
+		for i, s := range v {
+			out[i] = message.Symbol(s)
+		}
+		return out
+	case []amqp.UUID:
+		out := make([]message.UUID, len(v))
+		for i, u := range v {
+			out[i] = message.UUID(u)
+		}
+		return out
+	case []any:
+		return fromWireSlice(v)
+	case map[string]any:
+		return fromWireMap(v)
+	case map[any]any:
+		return map[any]any(fromWireAnnotations(amqp.Annotations(v)))
+	}
+	return v
+}
+
+// needsConversion reports whether v is of a type the converters rewrite.
+func needsConversion(v any) bool {
+	switch v.(type) {
+	case message.Symbol, message.UUID, message.Null, []message.Symbol, []message.UUID,
+		amqp.Symbol, amqp.UUID, []amqp.Symbol, []amqp.UUID,
+		[]any, map[string]any, map[any]any, message.Annotations:
+		return true
+	}
+	return false
+}
+
+func toWireSlice(s []any) []any   { return convertSlice(s, toWireValue) }
+func fromWireSlice(s []any) []any { return convertSlice(s, fromWireValue) }
+func toWireMap(m map[string]any) map[string]any {
+	return convertMap(m, toWireValue)
+}
+func fromWireMap(m map[string]any) map[string]any {
+	return convertMap(m, fromWireValue)
+}
+
+func convertSlice(s []any, conv func(any) any) []any {
+	for i, v := range s {
+		if needsConversion(v) {
+			out := make([]any, len(s))
+			copy(out, s[:i])
+			for j := i; j < len(s); j++ {
+				out[j] = conv(s[j])
+			}
+			return out
+		}
+	}
+	return s
+}
+
+func convertMap(m map[string]any, conv func(any) any) map[string]any {
+	for _, v := range m {
+		if needsConversion(v) {
+			out := make(map[string]any, len(m))
+			for k, v := range m {
+				out[k] = conv(v)
+			}
+			return out
+		}
+	}
+	return m
+}
+
+// Annotation keys are symbols on the wire; go-amqp reads them back as amqp.Symbol.
+// The neutral model uses plain strings (and uint64 codes).
+func toWireAnnotations(a message.Annotations) amqp.Annotations {
+	if a == nil {
+		return nil
+	}
+	out := make(amqp.Annotations, len(a))
+	for k, v := range a {
+		if s, ok := k.(message.Symbol); ok {
+			k = string(s)
+		}
+		out[k] = toWireValue(v)
+	}
+	return out
+}
+
+func fromWireAnnotations(a amqp.Annotations) message.Annotations {
+	if a == nil {
+		return nil
+	}
+	out := make(message.Annotations, len(a))
+	for k, v := range a {
+		if s, ok := k.(amqp.Symbol); ok {
+			k = string(s)
+		}
+		out[k] = fromWireValue(v)
+	}
+	return out
+}

@@ -1,0 +1,83 @@
+package amqplink
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/amqplink/amqplink/amqp10"
+	"github.com/amqplink/amqplink/errorpolicy"
+	"github.com/amqplink/amqplink/link"
+	"github.com/amqplink/amqplink/session"
+)
+
+// Protocol selects the wire protocol. Both families use amqp:// and amqps:// URLs,
+// so the scheme cannot choose.
+type Protocol uint8
+
+const (
+	// AMQP10 is AMQP 1.0, the default.
+	AMQP10 Protocol = iota
+	// AMQP091 is AMQP 0-9-1 (RabbitMQ's native protocol). Not available yet.
+	AMQP091
+)
+
+func (p Protocol) String() string {
+	switch p {
+	case AMQP10:
+		return "AMQP 1.0"
+	case AMQP091:
+		return "AMQP 0-9-1"
+	}
+	return fmt.Sprintf("Protocol(%d)", uint8(p))
+}
+
+// Options configures Dial. Pass nil for the defaults.
+type Options struct {
+	// Protocol is the wire protocol. Default: AMQP10.
+	Protocol Protocol
+
+	// AMQP10 configures the AMQP 1.0 driver (SASL, TLS, timeouts, …).
+	// Default: the driver's defaults.
+	AMQP10 *amqp10.Options
+}
+
+// Client is a connection to a broker. It is safe for concurrent use.
+type Client struct {
+	conn link.Conn
+}
+
+// Dial connects to the broker at url with the chosen protocol, bounded by ctx.
+// Errors are described on amqp10.Dial.
+func Dial(ctx context.Context, url string, o *Options) (*Client, error) {
+	if o == nil {
+		o = &Options{}
+	}
+	switch o.Protocol {
+	case AMQP10:
+		c, err := amqp10.Dial(ctx, url, o.AMQP10)
+		if err != nil {
+			return nil, err
+		}
+		return &Client{conn: c}, nil
+	case AMQP091:
+		return nil, errorpolicy.New(errorpolicy.CondNotSupported, "the AMQP 0-9-1 driver is not available yet", nil)
+	}
+	return nil, errorpolicy.InvalidOption(fmt.Sprintf("amqplink: unknown %s", o.Protocol))
+}
+
+// NewSession begins a session that owns the links opened through it.
+func (c *Client) NewSession(ctx context.Context, o *session.Options) (*session.Session, error) {
+	return session.New(ctx, c.conn, o)
+}
+
+// Conn returns the driver's connection, for layers that work on the link contract.
+func (c *Client) Conn() link.Conn { return c.conn }
+
+// Done is closed when the connection has ended.
+func (c *Client) Done() <-chan struct{} { return c.conn.Done() }
+
+// Err reports why the connection ended; nil while it lives or after Close.
+func (c *Client) Err() error { return c.conn.Err() }
+
+// Close closes the connection and everything on it, waiting at most until ctx ends.
+func (c *Client) Close(ctx context.Context) error { return c.conn.Close(ctx) }
