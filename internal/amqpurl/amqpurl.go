@@ -24,6 +24,8 @@ type URL struct {
 	Username string
 	// Path is the decoded path without its leading slash (the virtual host).
 	Path string
+	// PortGiven is true when the URL named its port.
+	PortGiven bool
 	// HasUserInfo is true when the URL carried user info, even an empty one.
 	HasUserInfo bool
 
@@ -142,7 +144,7 @@ func Parse(raw string) (*URL, error) {
 		if err != nil || n < 1 || n > 65535 {
 			return nil, errorpolicy.InvalidURL("port", strconv.Quote(port)+" is not a port number (1-65535)")
 		}
-		u.Port = n
+		u.Port, u.PortGiven = n, true
 	}
 	return u, nil
 }

@@ -1,0 +1,92 @@
+package tests
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/amqplink/amqplink"
+	"github.com/amqplink/amqplink/internal/brokertest"
+	"github.com/amqplink/amqplink/link"
+	"github.com/amqplink/amqplink/message"
+	"github.com/amqplink/amqplink/session"
+)
+
+// testTimeout bounds every wait in one test.
+const testTimeout = 30 * time.Second
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// rabbit connects to the test RabbitMQ over AMQP 1.0 and returns the client
+// (closed at cleanup), the admin side channel and the URL.
+func rabbit(t *testing.T) (*amqplink.Client, *brokertest.Admin, string) {
+	t.Helper()
+	url := brokertest.RabbitMQ(t)
+	admin := brokertest.NewAdmin(t, url)
+	return dial(t, url), admin, url
+}
+
+func dial(t *testing.T, url string) *amqplink.Client {
+	t.Helper()
+	ctx := testContext(t)
+	c, err := amqplink.Dial(ctx, url, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = c.Close(ctx)
+	})
+	return c
+}
+
+func newSession(t *testing.T, c *amqplink.Client) *session.Session {
+	t.Helper()
+	ctx := testContext(t)
+	s, err := c.NewSession(ctx, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Close(ctx)
+	})
+	return s
+}
+
+// queueAddress is the AMQP 1.0 address of an existing RabbitMQ queue.
+func queueAddress(name string) string { return "/amq/queue/" + name }
+
+// sendAll sends each message unsettled and requires an Accepted outcome.
+func sendAll(t *testing.T, sess *session.Session, target string, msgs ...*message.Message) {
+	t.Helper()
+	ctx := testContext(t)
+	snd, err := sess.NewSenderLink(ctx, link.SenderOptions{Target: target})
+	require.NoError(t, err)
+	defer snd.Close(ctx)
+	for _, m := range msgs {
+		r, err := snd.Send(ctx, m, false)
+		require.NoError(t, err)
+		out, err := r.Wait(ctx)
+		require.NoError(t, err)
+		require.Equal(t, message.Accepted{}, out)
+	}
+}
+
+// receiveOne attaches a receiver, grants one credit and returns the delivery.
+func receiveOne(t *testing.T, sess *session.Session, o link.ReceiverOptions) (link.ReceiverLink, *message.Delivery) {
+	t.Helper()
+	ctx := testContext(t)
+	rcv, err := sess.NewReceiverLink(ctx, o)
+	require.NoError(t, err)
+	require.NoError(t, rcv.IssueCredit(1))
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	d, err := rcv.Receive(rctx)
+	require.NoError(t, err)
+	return rcv, d
+}
