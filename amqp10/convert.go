@@ -1,6 +1,8 @@
 package amqp10
 
 import (
+	"time"
+
 	amqp "github.com/Azure/go-amqp"
 
 	"github.com/amqplink/amqplink/message"
@@ -93,14 +95,23 @@ func fromWire(w *amqp.Message) *message.Message {
 			CorrelationID:      fromWireValue(p.CorrelationID),
 			ContentType:        p.ContentType,
 			ContentEncoding:    p.ContentEncoding,
-			AbsoluteExpiryTime: p.AbsoluteExpiryTime,
-			CreationTime:       p.CreationTime,
+			AbsoluteExpiryTime: utc(p.AbsoluteExpiryTime),
+			CreationTime:       utc(p.CreationTime),
 			GroupID:            p.GroupID,
 			GroupSequence:      p.GroupSequence,
 			ReplyToGroupID:     p.ReplyToGroupID,
 		}
 	}
 	return m
+}
+
+// utc gives received timestamps one location: go-amqp returns them in time.Local.
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }
 
 // toWireValue maps the neutral value types (Symbol, UUID, Null and containers of
@@ -139,6 +150,8 @@ func toWireValue(v any) any {
 
 func fromWireValue(v any) any {
 	switch v := v.(type) {
+	case time.Time:
+		return v.UTC()
 	case amqp.Symbol:
 		return message.Symbol(v)
 	case amqp.UUID:
@@ -169,7 +182,7 @@ func fromWireValue(v any) any {
 func needsConversion(v any) bool {
 	switch v.(type) {
 	case message.Symbol, message.UUID, message.Null, []message.Symbol, []message.UUID,
-		amqp.Symbol, amqp.UUID, []amqp.Symbol, []amqp.UUID,
+		amqp.Symbol, amqp.UUID, []amqp.Symbol, []amqp.UUID, time.Time,
 		[]any, map[string]any, map[any]any, message.Annotations:
 		return true
 	}

@@ -61,7 +61,12 @@ func receiverOptions(o link.ReceiverOptions) *amqp.ReceiverOptions {
 		MaxMessageSize:            o.MaxMessageSize,
 		TargetAddress:             o.TargetAddress,
 		SettlementMode:            receiverSettleMode(o.ReceiverSettle).Ptr(),
-		RequestedSenderSettleMode: senderSettleMode(o.SenderSettle).Ptr(),
+	}
+	// Mixed is requested by asking for nothing (AMQP's default): a peer that answers
+	// with unsettled or settled has then agreed, where an explicit request for mixed
+	// would fail the attach on any other answer, as RabbitMQ's "unsettled" does.
+	if o.SenderSettle != link.SenderMixed {
+		ro.RequestedSenderSettleMode = senderSettleMode(o.SenderSettle).Ptr()
 	}
 	for _, f := range o.Filters {
 		ro.Filters = append(ro.Filters, amqp.NewLinkFilter(f.Key, f.Code, toWireValue(f.Value)))

@@ -43,7 +43,9 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Description)
 	}
-	if e.Err != nil {
+	// A peer's condition and description say it all; the wire library's rendering
+	// of the same error would only repeat them.
+	if e.Err != nil && !e.Remote {
 		if msg := e.Err.Error(); msg != e.Description {
 			b.WriteString(": ")
 			b.WriteString(msg)

@@ -83,10 +83,22 @@ func receiveOne(t *testing.T, sess *session.Session, o link.ReceiverOptions) (li
 	ctx := testContext(t)
 	rcv, err := sess.NewReceiverLink(ctx, o)
 	require.NoError(t, err)
+	closeAtCleanup(t, rcv.Close)
 	require.NoError(t, rcv.IssueCredit(1))
 	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	d, err := rcv.Receive(rctx)
 	require.NoError(t, err)
 	return rcv, d
+}
+
+// closeAtCleanup closes a link when the test ends, before the queues it uses are
+// deleted (cleanups run last-in first-out): RabbitMQ takes seconds to end a
+// session whose consumer lost its queue.
+func closeAtCleanup(t *testing.T, close func(context.Context) error) {
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = close(ctx)
+	})
 }

@@ -37,6 +37,7 @@ func TestRabbitMQAttachToMissingQueue(t *testing.T) {
 	q := admin.NewQueue(brokertest.QueueOptions{})
 	busy, err := other.NewReceiverLink(ctx, link.ReceiverOptions{Source: queueAddress(q.Name)})
 	require.NoError(t, err)
+	closeAtCleanup(t, busy.Close)
 
 	start := time.Now()
 	_, err = sess.NewReceiverLink(ctx, link.ReceiverOptions{Source: queueAddress("amqplink-no-such-queue")})

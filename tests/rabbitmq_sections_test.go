@@ -38,7 +38,7 @@ func TestRabbitMQSectionsRoundTrip(t *testing.T) {
 	}
 	appProps := map[string]any{
 		"string": "value", "int64": int64(-42), "uint32": uint32(42), "bool": true,
-		"double": 2.5, "binary": []byte{0, 1, 2}, "uuid": message.UUID{0xaa}, "symbol": message.Symbol("sym"),
+		"double": 2.5, "binary": []byte{0, 1, 2}, "uuid": message.UUID{0xaa},
 		"time": created,
 	}
 
@@ -48,18 +48,19 @@ func TestRabbitMQSectionsRoundTrip(t *testing.T) {
 			Annotations:           message.Annotations{"x-opt-custom": "annotated", "x-opt-number": int64(7)},
 			Properties:            props(),
 			ApplicationProperties: appProps,
-			Body:                  message.Body{Data: [][]byte{[]byte(`{"id":42,`), []byte(`"qty":3}`)}},
+			Body:                  message.Body{Data: [][]byte{[]byte(`{"id":42,"qty":3}`)}},
 			Footer:                message.Annotations{"x-opt-hash": "abc"},
 		},
 		"amqp-value": {
 			Properties: &message.Properties{MessageID: uint64(42)},
 			Body: message.Body{Value: map[string]any{
-				"list": []any{int64(1), "two", 3.0}, "nested": map[string]any{"k": "v"}, "sym": message.Symbol("s"),
+				// go-amqp reads symbols nested in maps back as strings, so none here.
+				"list": []any{int64(1), "two", 3.0}, "nested": map[string]any{"k": "v"},
 			}},
 		},
 		"amqp-sequence": {
 			Properties: &message.Properties{MessageID: message.UUID{9}},
-			Body:       message.Body{Sequence: [][]any{{"a", int64(1)}, {true}}},
+			Body:       message.Body{Sequence: [][]any{{"a", int64(1), true}}},
 		},
 		"binary-message-id": {
 			Properties: &message.Properties{MessageID: []byte{0xde, 0xad}},
@@ -90,6 +91,32 @@ func TestRabbitMQSectionsRoundTrip(t *testing.T) {
 			}
 			for k, v := range sent.Footer {
 				assert.Equal(t, v, got.Footer[k], "footer %v", k)
+			}
+		})
+	}
+}
+
+// RabbitMQ 3.10 reverses the order of a body's sections when there is more than
+// one data or amqp-sequence section (go-amqp keeps the order: see amqp10's
+// conversion tests). Send multi-section bodies to RabbitMQ only if order does not
+// matter. The test pins the behaviour down so that the warning stays true.
+func TestRabbitMQReversesMultipleBodySections(t *testing.T) {
+	client, admin, _ := rabbit(t)
+	for name, body := range map[string]message.Body{
+		"data":     {Data: [][]byte{[]byte("one"), []byte("two"), []byte("three")}},
+		"sequence": {Sequence: [][]any{{"one"}, {"two"}, {"three"}}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := testContext(t)
+			q := admin.NewQueue(brokertest.QueueOptions{})
+			sess := newSession(t, client)
+			sendAll(t, sess, queueAddress(q.Name), &message.Message{Body: body})
+			_, d := receiveOne(t, sess, link.ReceiverOptions{Source: queueAddress(q.Name)})
+			require.NoError(t, d.Accept(ctx))
+			if body.Data != nil {
+				assert.Equal(t, [][]byte{[]byte("three"), []byte("two"), []byte("one")}, d.Message.Body.Data)
+			} else {
+				assert.Equal(t, [][]any{{"three"}, {"two"}, {"one"}}, d.Message.Body.Sequence)
 			}
 		})
 	}
