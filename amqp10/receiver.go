@@ -54,13 +54,13 @@ func (s *session) NewReceiver(ctx context.Context, o link.ReceiverOptions) (link
 
 func receiverOptions(o link.ReceiverOptions) *amqp.ReceiverOptions {
 	ro := &amqp.ReceiverOptions{
-		Credit:                    -1, // manual: the caller's ledger issues every credit
-		Name:                      o.Name,
-		Properties:                maps.Clone(o.Properties),
-		DesiredCapabilities:       o.DesiredCapabilities,
-		MaxMessageSize:            o.MaxMessageSize,
-		TargetAddress:             o.TargetAddress,
-		SettlementMode:            receiverSettleMode(o.ReceiverSettle).Ptr(),
+		Credit:              -1, // manual: the caller's ledger issues every credit
+		Name:                o.Name,
+		Properties:          maps.Clone(o.Properties),
+		DesiredCapabilities: o.DesiredCapabilities,
+		MaxMessageSize:      o.MaxMessageSize,
+		TargetAddress:       o.TargetAddress,
+		SettlementMode:      receiverSettleMode(o.ReceiverSettle).Ptr(),
 	}
 	// Mixed is requested by asking for nothing (AMQP's default): a peer that answers
 	// with unsettled or settled has then agreed, where an explicit request for mixed
