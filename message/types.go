@@ -4,7 +4,9 @@ import "encoding/hex"
 
 // Symbol is an AMQP symbol: an ASCII string from a restricted vocabulary, used for
 // annotation keys, capabilities and conditions. A plain string value is sent as an
-// AMQP string; a Symbol is sent as a symbol.
+// AMQP string; a Symbol is sent as a symbol. The AMQP 1.0 driver receives a lone
+// symbol value as a plain string (go-amqp decodes it so); arrays of symbols
+// arrive as []Symbol.
 type Symbol string
 
 // UUID is a 16-byte universally unique identifier in standard (RFC 4122) byte order.
