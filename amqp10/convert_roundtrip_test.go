@@ -26,7 +26,7 @@ func roundTrip(t *testing.T, m *message.Message) *message.Message {
 func TestConversionIsLossless(t *testing.T) {
 	now := time.UnixMilli(time.Now().UnixMilli()).UTC()
 	full := &message.Message{
-		Header: &message.Header{Durable: true, Priority: message.Ptr(uint8(9)), TTL: 90 * time.Second, FirstAcquirer: true, DeliveryCount: 3},
+		Header:              &message.Header{Durable: true, Priority: message.Ptr(uint8(9)), TTL: 90 * time.Second, FirstAcquirer: true, DeliveryCount: 3},
 		DeliveryAnnotations: message.Annotations{"x-opt-hop": "one"},
 		Annotations: message.Annotations{
 			"x-opt-partition-key": "p1", "x-opt-lock-token": message.UUID{1, 2}, "x-opt-kind": "k",

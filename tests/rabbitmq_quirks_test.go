@@ -155,7 +155,7 @@ func TestRabbitMQLinkCloseIsPrompt(t *testing.T) {
 		start := time.Now()
 		require.NoError(t, rcv.Close(ctx))
 		assert.Less(t, time.Since(start), 3*time.Second, "close returned promptly (shared session: %t)", shared)
-		_ = d
+		assert.False(t, d.Settled())
 		if !shared {
 			// The broker released the unsettled delivery when the link ended.
 			assert.Equal(t, 1, admin.WaitReady(ctx, q.Name, 1))
@@ -175,11 +175,9 @@ func TestRabbitMQLinkCloseIsPrompt(t *testing.T) {
 // that down, so that the docs' warning stays true.
 func TestRabbitMQSenderToMissingQueueIsAcceptedAndDropped(t *testing.T) {
 	client, admin, _ := rabbit(t)
-	ctx := testContext(t)
 	sess := newSession(t, client)
 	name := "amqplink-missing-" + time.Now().Format("150405.000000")
 	sendAll(t, sess, queueAddress(name), message.NewText("into the void"))
 	assert.False(t, admin.Exists(name), "the queue was not created")
 	requireWorks(t, sess, admin)
-	_ = ctx
 }
