@@ -110,7 +110,9 @@ func (r *receiverLink) Drain(ctx context.Context) error {
 func (r *receiverLink) Receive(ctx context.Context) (*message.Delivery, error) {
 	w, err := r.wire.Receive(ctx, nil)
 	if err != nil {
-		return nil, translate(err, errorpolicy.ScopeLink)
+		err = translate(err, errorpolicy.ScopeLink)
+		r.sess.linkFailed(r.wireSess, err)
+		return nil, err
 	}
 	return message.NewDelivery(fromWire(w), message.DeliveryInfo{
 		Tag:        w.DeliveryTag,

@@ -69,6 +69,21 @@ func (s *session) attachFailed(ctx context.Context, w *amqp.Session, err error) 
 	_ = endWire(ctx, w) // the peer has usually ended it already
 }
 
+// linkFailed notes that a link on w ended with err. When the session ended with
+// it (RabbitMQ 3.10 crashes the session process after answering a drain), the
+// next attach begins a new session instead of failing on the dead one.
+func (s *session) linkFailed(w *amqp.Session, err error) {
+	var e *errorpolicy.Error
+	if !errors.As(err, &e) || e.Scope < errorpolicy.ScopeSession {
+		return
+	}
+	s.mu.Lock()
+	if s.wire == w {
+		s.wire, s.links = nil, 0
+	}
+	s.mu.Unlock()
+}
+
 // closeLink closes one link attached on w.
 func (s *session) closeLink(ctx context.Context, w *amqp.Session, closeWire func(context.Context) error) error {
 	if !s.conn.quirks.nonClosingDetach {

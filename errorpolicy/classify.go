@@ -65,6 +65,7 @@ var defaultClass = map[Condition]Class{
 	CondClosed:                 Fatal,
 	CondAlreadySettled:         Fatal,
 	CondNotSettleable:          Fatal,
+	CondLinkLost:               Fatal, // for the delivery; its message comes again
 	CondOutcomeUnknown:         Fatal, // the peer may have acted: never resend blindly
 	CondNotSupported:           Fatal,
 	CondProtocol:               Fatal,

@@ -74,6 +74,10 @@ const (
 	CondAlreadySettled Condition = "amqplink:already-settled"
 	// CondNotSettleable: a delivery was not received from a link (built by hand).
 	CondNotSettleable Condition = "amqplink:not-settleable"
+	// CondLinkLost: a delivery was settled after the link that received it ended.
+	// The peer has forgotten the delivery and will offer the message again (its
+	// lock is gone), so the settlement cannot take effect.
+	CondLinkLost Condition = "amqplink:link-lost"
 	// CondOutcomeUnknown: a message left this process but its outcome never came back.
 	CondOutcomeUnknown Condition = "amqplink:outcome-unknown"
 	// CondNotSupported: the driver or peer does not offer the requested capability.

@@ -101,6 +101,7 @@ var (
 	ErrClosed         = &Error{Condition: CondClosed}
 	ErrAlreadySettled = &Error{Condition: CondAlreadySettled}
 	ErrNotSettleable  = &Error{Condition: CondNotSettleable}
+	ErrLinkLost       = &Error{Condition: CondLinkLost}
 	ErrOutcomeUnknown = &Error{Condition: CondOutcomeUnknown}
 	ErrNotSupported   = &Error{Condition: CondNotSupported}
 	ErrProtocol       = &Error{Condition: CondProtocol}

@@ -1,0 +1,94 @@
+package receiver
+
+import (
+	"context"
+)
+
+// close serves Close: no more credit, buffered deliveries released, handlers
+// waited for, link detached, all within ctx.
+func (lp *loop) close(ctx context.Context) {
+	r := lp.r
+	r.setState(Closing)
+	lp.ledger.paused = true
+	if lp.stopWait != nil { // an attach is pending: stop it and close what it got
+		lp.stopWait()
+		if a := <-lp.attaching; a.l != nil {
+			_ = a.l.Close(ctx)
+		}
+		lp.stopWait = nil
+	}
+	lp.releaseBuffered(ctx)
+	if n := lp.buf.len(); n > 0 {
+		r.log.Warn("closing with presettled deliveries never handed out: the broker has already forgotten them",
+			"dropped", n)
+		for lp.buf.len() > 0 {
+			lp.buf.pop()
+			lp.ledger.dropped()
+		}
+	}
+	lp.waitHandlers(ctx)
+	if lp.link != nil {
+		lp.stopPump()
+		lp.releaseBuffered(ctx) // what the pump held
+		if err := lp.link.Close(ctx); err != nil {
+			r.log.Debug("detaching the receiver link failed", "err", err)
+		}
+		lp.link = nil
+	}
+	r.settleMu.Lock()
+	r.gen++ // deliveries still handed out now fail with ErrLinkLost
+	r.settleMu.Unlock()
+	lp.finish(closedErr())
+}
+
+// waitHandlers waits for Run's handlers to return, within ctx, answering
+// commands meanwhile so a handler that asks for Stats does not deadlock Close.
+func (lp *loop) waitHandlers(ctx context.Context) {
+	r := lp.r
+	idle := make(chan struct{})
+	go func() {
+		r.runs.Wait()
+		close(idle)
+	}()
+	for {
+		select {
+		case <-idle:
+			return
+		case <-ctx.Done():
+			r.log.Warn("closing before every handler returned", "handling", r.handling.Load())
+			return
+		case c := <-r.cmds:
+			c.do(lp)
+			close(c.reply)
+		case <-r.wake:
+			lp.countSettled()
+		}
+	}
+}
+
+// finish records why the loop ends; run closes done after it.
+func (lp *loop) finish(err error) {
+	lp.countSettled()
+	s := lp.stats()
+	lp.r.lastStats.Store(&s)
+	lp.r.err = err
+	lp.r.setState(Closed)
+}
+
+func (lp *loop) stats() Stats {
+	lp.countSettled()
+	return Stats{
+		State:       lp.r.State(),
+		Prefetch:    int(lp.ledger.prefetch),
+		Paused:      lp.ledger.paused,
+		Outstanding: lp.ledger.outstanding,
+		Buffered:    int(lp.ledger.buffered),
+		Unsettled:   int(lp.ledger.handedOut - lp.ledger.settled),
+		Handling:    int(lp.r.handling.Load()),
+		Received:    lp.ledger.received,
+		Surplus:     lp.ledger.surplus,
+		Settled:     lp.totals.settled,
+		Released:    lp.totals.released,
+		Recoveries:  lp.totals.recoveries,
+	}
+}

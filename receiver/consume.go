@@ -1,0 +1,176 @@
+package receiver
+
+import (
+	"context"
+	"iter"
+	"sync"
+	"time"
+
+	"github.com/amqplink/amqplink/message"
+)
+
+// Receive returns the next delivery, waiting until one arrives, ctx ends, or the
+// receiver finishes (errorpolicy.ErrClosed after Close, otherwise the error that
+// ended it). In PeekLock mode the delivery must be settled.
+func (r *Receiver) Receive(ctx context.Context) (*message.Delivery, error) {
+	select {
+	case d := <-r.out:
+		return d, nil
+	default:
+	}
+	select {
+	case d := <-r.out:
+		return d, nil
+	case <-r.closing:
+		return nil, closedErr()
+	case <-r.done:
+		return nil, r.doneErr()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (r *Receiver) doneErr() error {
+	if r.err != nil {
+		return r.err
+	}
+	return closedErr()
+}
+
+// BatchOptions configures one ReceiveBatch call. Nil gives the defaults.
+type BatchOptions struct {
+	// MaxWait is how long to wait for more deliveries after the first one.
+	// Default: Options.BatchWait (20 ms).
+	MaxWait time.Duration
+}
+
+// ReceiveBatch waits for the first delivery (within ctx), then returns when max
+// deliveries are in hand or MaxWait has passed since the first, whichever comes
+// first. Asking for more than the prefetch grants the extra credit for this call.
+// It returns what it has, with no error, if the receiver finishes after the
+// first delivery.
+func (r *Receiver) ReceiveBatch(ctx context.Context, max int, o *BatchOptions) ([]*message.Delivery, error) {
+	if max <= 0 {
+		return nil, nil
+	}
+	wait := r.opts.BatchWait
+	if o != nil && o.MaxWait > 0 {
+		wait = o.MaxWait
+	}
+	if max > r.opts.Prefetch {
+		if err := r.call(ctx, func(lp *loop) { lp.ledger.demand = max64(lp.ledger.demand, int64(max)) }); err == nil {
+			defer r.call(context.Background(), func(lp *loop) { lp.ledger.demand = 0 })
+		}
+	}
+	first, err := r.Receive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	batch := make([]*message.Delivery, 1, max)
+	batch[0] = first
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for len(batch) < max {
+		select {
+		case d := <-r.out:
+			batch = append(batch, d)
+		case <-timer.C:
+			return batch, nil
+		case <-r.closing:
+			return batch, nil
+		case <-r.done:
+			return batch, nil
+		case <-ctx.Done():
+			return batch, nil
+		}
+	}
+	return batch, nil
+}
+
+func max64(a, b int64) int64 { return max(a, b) }
+
+// All returns an iterator over deliveries, for range loops. It stops when ctx
+// ends or the receiver finishes, yielding the error once (nil delivery); a loop
+// that breaks early simply stops receiving.
+//
+//	for d, err := range rcv.All(ctx) {
+//		if err != nil { return err }
+//		...
+//	}
+func (r *Receiver) All(ctx context.Context) iter.Seq2[*message.Delivery, error] {
+	return func(yield func(*message.Delivery, error) bool) {
+		for {
+			d, err := r.Receive(ctx)
+			if !yield(d, err) || err != nil {
+				return
+			}
+		}
+	}
+}
+
+// Handler handles one delivery for Run. Returning nil accepts the delivery;
+// returning an error settles it with Options.OnHandlerError. A handler that
+// settles the delivery itself decides its outcome.
+type Handler func(ctx context.Context, d *message.Delivery) error
+
+// Run calls h for each delivery, with up to Options.Concurrency calls at once,
+// until ctx ends (Run returns ctx's error) or the receiver is closed (nil) or
+// fails (its error). Close waits for running handlers.
+func (r *Receiver) Run(ctx context.Context, h Handler) error {
+	r.runMu.Lock()
+	if r.runClosed {
+		r.runMu.Unlock()
+		return closedErr()
+	}
+	r.runs.Add(r.opts.Concurrency)
+	r.runMu.Unlock()
+
+	errs := make([]error, r.opts.Concurrency)
+	var wg sync.WaitGroup
+	for i := range r.opts.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer r.runs.Done()
+			errs[i] = r.work(ctx, h)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil && !isClosed(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// work is one of Run's workers.
+func (r *Receiver) work(ctx context.Context, h Handler) error {
+	for {
+		d, err := r.Receive(ctx)
+		if err != nil {
+			return err
+		}
+		r.handling.Add(1)
+		herr := h(ctx, d)
+		if !d.Settled() {
+			sctx, cancel := ctx, context.CancelFunc(nil)
+			if ctx.Err() != nil { // still settle what was handled when ctx ended
+				sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), lastWait)
+			}
+			var serr error
+			if herr == nil {
+				serr = d.Accept(sctx)
+			} else {
+				serr = d.Settle(sctx, r.opts.OnHandlerError)
+			}
+			if cancel != nil {
+				cancel()
+			}
+			if serr != nil {
+				r.log.Warn("settling after the handler failed", "handler_err", herr, "err", serr)
+			}
+		}
+		r.handling.Add(-1)
+	}
+}

@@ -1,0 +1,170 @@
+package receiver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/amqplink/amqplink/errorpolicy"
+	"github.com/amqplink/amqplink/link"
+	"github.com/amqplink/amqplink/message"
+)
+
+// DefaultPrefetch is the credit window when Options.Prefetch is zero.
+const DefaultPrefetch = 300
+
+// Mode is how received messages are settled.
+type Mode uint8
+
+const (
+	// PeekLock (the default): the broker keeps each message locked until the
+	// application settles it (Accept, Reject, Release, Modify). AMQP 1.0:
+	// rcv-settle-mode first with unsettled transfers; AMQP 0-9-1: manual ack.
+	PeekLock Mode = iota
+	// ReceiveAndDelete: the broker forgets each message as it sends it. Fast, and
+	// a message in the client's buffer is lost if the process dies.
+	ReceiveAndDelete
+)
+
+func (m Mode) String() string {
+	switch m {
+	case PeekLock:
+		return "peek-lock"
+	case ReceiveAndDelete:
+		return "receive-and-delete"
+	}
+	return fmt.Sprintf("Mode(%d)", uint8(m))
+}
+
+// Policy decides, after the receiver's link failed with err, whether to attach a
+// new link and after what pause. attempt counts the consecutive failures from 1.
+type Policy func(err error, attempt int) (wait time.Duration, retry bool)
+
+// DefaultPolicy re-attaches after any failure that is not Fatal or Canceled in
+// errorpolicy's classification, up to 5 consecutive attempts, waiting 50 ms and
+// doubling up to 2 s. A new link on a dead connection fails at once, so a lost
+// connection ends the receiver quickly.
+func DefaultPolicy(err error, attempt int) (time.Duration, bool) {
+	switch errorpolicy.ClassOf(err) {
+	case errorpolicy.Fatal, errorpolicy.Canceled:
+		return 0, false
+	}
+	if attempt > 5 {
+		return 0, false
+	}
+	wait := 50 * time.Millisecond << (attempt - 1)
+	return min(wait, 2*time.Second), true
+}
+
+// Options configures a Receiver. The zero value (or nil) gives the defaults.
+type Options struct {
+	// Name is the link name. Default: a unique "amqplink-rcv-<random>".
+	Name string
+	// Prefetch is the most deliveries the client holds at once: buffered, being
+	// handled, or handed out and not yet settled, plus the credit still
+	// outstanding at the peer. Default: DefaultPrefetch (300).
+	Prefetch int
+	// Mode is PeekLock (the default) or ReceiveAndDelete.
+	Mode Mode
+	// Filters are source filters (AMQP 1.0).
+	Filters []link.Filter
+	// Properties are the link's attach properties.
+	Properties map[string]any
+	// DesiredCapabilities are capabilities asked of the peer.
+	DesiredCapabilities []string
+	// MaxMessageSize is the largest message accepted. Default:
+	// link.DefaultMaxMessageSize (1 MiB).
+	MaxMessageSize uint64
+	// Concurrency is how many handlers Run calls at once. Default: 1.
+	Concurrency int
+	// OnHandlerError is the outcome Run settles a delivery with when its handler
+	// returned an error without settling it. Default: Modified{DeliveryFailed:
+	// true}, which counts a failed attempt. RabbitMQ 3.10 ends the session on
+	// Modified (the receiver recovers, the message comes again): use Released
+	// there.
+	OnHandlerError message.Outcome
+	// BatchWait is how long ReceiveBatch waits for more messages after the first
+	// one arrives. Default: 20 ms.
+	BatchWait time.Duration
+	// Policy decides whether to re-attach after the link fails. Default:
+	// DefaultPolicy.
+	Policy Policy
+	// OnStateChange, if set, is called from the receiver's goroutine on every
+	// state change. It must return quickly.
+	OnStateChange func(from, to State)
+	// Logger receives the receiver's diagnostics. Default: none.
+	Logger *slog.Logger
+}
+
+func (o *Options) withDefaults() Options {
+	var d Options
+	if o != nil {
+		d = *o
+	}
+	if d.Prefetch == 0 {
+		d.Prefetch = DefaultPrefetch
+	}
+	if d.Concurrency == 0 {
+		d.Concurrency = 1
+	}
+	if d.OnHandlerError == nil {
+		d.OnHandlerError = message.Modified{DeliveryFailed: true}
+	}
+	if d.BatchWait == 0 {
+		d.BatchWait = 20 * time.Millisecond
+	}
+	if d.Policy == nil {
+		d.Policy = DefaultPolicy
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return d
+}
+
+func (o *Options) validate() error {
+	if o == nil {
+		return nil
+	}
+	switch {
+	case o.Prefetch < 0:
+		return errorpolicy.InvalidOption(fmt.Sprintf("receiver: Prefetch %d is negative", o.Prefetch))
+	case o.Concurrency < 0:
+		return errorpolicy.InvalidOption(fmt.Sprintf("receiver: Concurrency %d is negative", o.Concurrency))
+	case o.Mode > ReceiveAndDelete:
+		return errorpolicy.InvalidOption(fmt.Sprintf("receiver: unknown Mode %d", o.Mode))
+	case o.BatchWait < 0:
+		return errorpolicy.InvalidOption("receiver: BatchWait is negative")
+	}
+	return nil
+}
+
+func (o *Options) linkOptions(source string) link.ReceiverOptions {
+	lo := link.ReceiverOptions{
+		Name:                o.Name,
+		Source:              source,
+		Filters:             o.Filters,
+		Properties:          o.Properties,
+		DesiredCapabilities: o.DesiredCapabilities,
+		MaxMessageSize:      o.MaxMessageSize,
+		ReceiverSettle:      link.ReceiverFirst,
+	}
+	if o.Mode == ReceiveAndDelete {
+		lo.SenderSettle = link.SenderSettled
+	}
+	if lo.Name == "" {
+		lo.Name = link.UniqueName("amqplink-rcv")
+	}
+	return lo
+}
+
+// contextDone reports whether ctx has ended, without blocking.
+func contextDone(ctx context.Context) bool {
+	select {
+	case <-ctx.Done():
+		return true
+	default:
+	}
+	return false
+}

@@ -1,0 +1,240 @@
+package receiver
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/amqplink/amqplink/errorpolicy"
+	"github.com/amqplink/amqplink/link"
+	"github.com/amqplink/amqplink/message"
+	"github.com/amqplink/amqplink/session"
+)
+
+// Receiver receives messages from one source over a link it owns, with its own
+// credit ledger (see the package documentation). It is safe for concurrent use.
+type Receiver struct {
+	opts  Options
+	lopts link.ReceiverOptions
+	sess  *session.Session
+	log   *slog.Logger
+
+	// The work loop's channels.
+	out      chan *message.Delivery // hand-out to consumers; unbuffered
+	cmds     chan command
+	wake     chan struct{} // settlements poke the loop; capacity 1
+	closeReq chan context.Context
+	closing  chan struct{} // closed when Close is called
+	done     chan struct{} // closed when the loop has exited
+	err      error         // why the loop exited; written before done is closed
+
+	state atomic.Int32
+
+	// Settlement bookkeeping shared with the goroutines that settle.
+	settleMu   sync.Mutex
+	gen        uint64 // the current link's generation
+	appSettled uint64 // settlements on the current generation, not yet seen by the loop
+
+	handling  atomic.Int64
+	runMu     sync.Mutex
+	runClosed bool
+	runs      sync.WaitGroup
+
+	closeOnce sync.Once
+	lastStats atomic.Pointer[Stats] // written when the loop exits
+}
+
+// New attaches a receiver link to source on sess and starts the receiver's work
+// loop. It returns the attach error, such as one matching errorpolicy.ErrNotFound,
+// when the first link cannot be attached.
+func New(ctx context.Context, sess *session.Session, source string, o *Options) (*Receiver, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	opts := o.withDefaults()
+	lopts := opts.linkOptions(source)
+	if err := lopts.Validate(); err != nil {
+		return nil, err
+	}
+	r := &Receiver{
+		opts:     opts,
+		lopts:    lopts,
+		sess:     sess,
+		log:      opts.Logger.With("link", lopts.Name, "source", source),
+		out:      make(chan *message.Delivery),
+		cmds:     make(chan command),
+		wake:     make(chan struct{}, 1),
+		closeReq: make(chan context.Context, 1),
+		closing:  make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	l, err := sess.NewReceiverLink(ctx, lopts)
+	if err != nil {
+		return nil, err
+	}
+	lp := newLoop(r, l)
+	r.setState(Open)
+	go lp.run()
+	return r, nil
+}
+
+// Name is the link name, kept across re-attaches.
+func (r *Receiver) Name() string { return r.lopts.Name }
+
+// Address is the source address.
+func (r *Receiver) Address() string { return r.lopts.Source }
+
+// State is the receiver's current state.
+func (r *Receiver) State() State { return State(r.state.Load()) }
+
+// Done is closed when the receiver has finished, by Close or by a failure.
+func (r *Receiver) Done() <-chan struct{} { return r.done }
+
+// Err is nil while the receiver runs and after Close; otherwise the error it could
+// not recover from.
+func (r *Receiver) Err() error {
+	select {
+	case <-r.done:
+		return r.err
+	default:
+		return nil
+	}
+}
+
+func (r *Receiver) setState(s State) {
+	from := State(r.state.Swap(int32(s)))
+	if from == s {
+		return
+	}
+	r.log.Debug("receiver state", "from", from, "to", s)
+	if r.opts.OnStateChange != nil {
+		r.opts.OnStateChange(from, s)
+	}
+}
+
+// Close stops issuing credit, releases every buffered delivery (PeekLock), waits
+// for running Run handlers, and detaches the link, all within ctx. Deliveries
+// handed out and not yet settled can be settled until the link is detached; after
+// that their settlement fails with errorpolicy.ErrLinkLost and the broker offers
+// them again. In ReceiveAndDelete mode buffered deliveries are already gone from
+// the broker; Close logs how many were dropped. A second Close waits for the
+// first.
+func (r *Receiver) Close(ctx context.Context) error {
+	r.closeOnce.Do(func() {
+		r.runMu.Lock()
+		r.runClosed = true
+		r.runMu.Unlock()
+		r.closeReq <- ctx
+		close(r.closing)
+	})
+	select {
+	case <-r.done:
+		var e *errorpolicy.Error
+		if errors.As(r.err, &e) && e.Condition == errorpolicy.CondClosed {
+			return nil
+		}
+		return r.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func closedErr() error {
+	return errorpolicy.New(errorpolicy.CondClosed, "receiver is closed", nil)
+}
+
+// command is a request served by the work loop.
+type command struct {
+	do    func(*loop)
+	reply chan struct{}
+}
+
+// call runs f on the work loop and waits for it within ctx.
+func (r *Receiver) call(ctx context.Context, f func(*loop)) error {
+	c := command{do: f, reply: make(chan struct{})}
+	select {
+	case r.cmds <- c:
+	case <-r.done:
+		if r.err != nil {
+			return r.err
+		}
+		return closedErr()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-c.reply:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stats returns a snapshot of the ledger. After the receiver has finished it
+// returns the last snapshot.
+func (r *Receiver) Stats() Stats {
+	var s Stats
+	if err := r.call(context.Background(), func(lp *loop) { s = lp.stats() }); err != nil {
+		s = *r.lastStats.Load()
+	}
+	return s
+}
+
+// SetPrefetch changes the target of held deliveries plus outstanding credit.
+// Lowering it grants nothing until the client holds fewer; credit already granted
+// is not taken back.
+func (r *Receiver) SetPrefetch(n int) error {
+	if n <= 0 {
+		return errorpolicy.InvalidOption("receiver: prefetch must be positive")
+	}
+	return r.call(context.Background(), func(lp *loop) {
+		lp.ledger.prefetch = int64(n)
+		lp.flow()
+	})
+}
+
+// ResetCredit makes the credit the peer holds exactly n, and pauses the receiver
+// when n is 0: no credit is granted until ResetCredit is called with n > 0. With
+// n > 0 automatic grants resume once the client holds fewer than the prefetch; the
+// credit granted now may take the client above the prefetch, as asked.
+//
+// Credit already granted can only be taken back with drain: the peer is asked to
+// use up or cancel its credit, and ResetCredit waits for its answer within ctx
+// (deliveries sent meanwhile are buffered). Without drain, or when the link
+// cannot drain, the peer keeps credit above n until it uses it; nothing more is
+// granted until then. When the peer does not answer the drain before ctx ends,
+// its credit is unknowable: the receiver releases what it buffered and attaches a
+// new link with credit n, and ResetCredit returns ctx's error.
+//
+// RabbitMQ 3.10 answers a drain and then ends the session with
+// amqp:internal-error; the receiver attaches a new link on a new session, and the
+// deliveries of the old link come again.
+func (r *Receiver) ResetCredit(ctx context.Context, n int, drain bool) error {
+	if n < 0 {
+		return errorpolicy.InvalidOption("receiver: credit must not be negative")
+	}
+	result := make(chan error, 1)
+	if err := r.call(ctx, func(lp *loop) { lp.resetCredit(ctx, int64(n), drain, result) }); err != nil {
+		return err
+	}
+	select {
+	case err := <-result:
+		return err
+	case <-r.done:
+		return r.Err()
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// lastWait bounds the link operations the receiver does on its own behalf (a
+// release or a detach while recovering), where no caller's context applies.
+const lastWait = 5 * time.Second
+
+func isClosed(err error) bool {
+	var e *errorpolicy.Error
+	return errors.As(err, &e) && e.Condition == errorpolicy.CondClosed
+}

@@ -1,0 +1,122 @@
+package receiver
+
+import (
+	"context"
+	"time"
+
+	"github.com/amqplink/amqplink/message"
+)
+
+// recover handles the failure of the current link: it asks the policy whether to
+// attach a new one, and otherwise fails the receiver.
+func (lp *loop) recover(cause error) {
+	lp.attempt++
+	wait, retry := lp.r.opts.Policy(cause, lp.attempt)
+	lp.dropLink(cause)
+	if !retry {
+		lp.fail(cause)
+		return
+	}
+	lp.r.log.Warn("receiver link failed; attaching a new one", "err", cause, "attempt", lp.attempt, "wait", wait)
+	lp.attachAfter(wait)
+}
+
+// reattach replaces a working link whose credit can no longer be known.
+func (lp *loop) reattach(cause error) {
+	lp.dropLink(cause)
+	lp.attachAfter(0)
+}
+
+// dropLink ends the current link. Buffered deliveries that need settling are
+// released (they could not be settled after the link is gone; the peer would take
+// them back anyway); presettled ones stay buffered for the application.
+// Deliveries handed out on the old link will never settle, so the ledger forgets
+// them.
+func (lp *loop) dropLink(cause error) {
+	if lp.link == nil {
+		return
+	}
+	lp.r.setState(Recovering)
+	l := lp.link
+	lp.link = nil // arrivals the pump still held are buffered, then released below
+	lp.stopPump()
+	ctx, cancel := context.WithTimeout(context.Background(), lastWait)
+	defer cancel()
+	lp.releaseBuffered(ctx)
+
+	r := lp.r
+	r.settleMu.Lock()
+	lp.ledger.settled += r.appSettled - lp.seen
+	lp.totals.settled += r.appSettled - lp.seen
+	lp.seen = r.appSettled
+	r.gen++
+	lp.gen = r.gen
+	r.settleMu.Unlock()
+	lp.ledger.reset(int64(lp.buf.len()))
+
+	_ = l.Close(ctx) // usually already gone with the failure
+	lp.draining = false
+	lp.r.log.Debug("receiver link dropped", "err", cause)
+}
+
+// releaseBuffered releases every buffered delivery that needs settling and keeps
+// the presettled ones.
+func (lp *loop) releaseBuffered(ctx context.Context) {
+	lp.buf.filter(func(d *message.Delivery) bool {
+		if d.Presettled {
+			return true
+		}
+		// Settle the driver's delivery directly: the application never saw it.
+		if err := d.DriverHandle().(*message.Delivery).Release(ctx); err != nil {
+			lp.r.log.Debug("releasing a buffered delivery failed; the peer takes it back with the link", "err", err)
+		} else {
+			lp.totals.released++
+		}
+		lp.ledger.dropped()
+		return false
+	})
+}
+
+// attachAfter attaches a new link in the background after wait.
+func (lp *loop) attachAfter(wait time.Duration) {
+	ctx, cancel := context.WithCancel(context.Background())
+	lp.stopWait = cancel
+	r := lp.r
+	go func() {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			lp.attaching <- attachResult{err: ctx.Err()}
+			return
+		}
+		l, err := r.sess.NewReceiverLink(ctx, r.lopts)
+		lp.attaching <- attachResult{l: l, err: err}
+	}()
+}
+
+func (lp *loop) attached(a attachResult) {
+	lp.stopWait()
+	lp.stopWait = nil
+	if a.err != nil {
+		lp.recover(a.err)
+		return
+	}
+	lp.attempt = 0
+	lp.totals.recoveries++
+	lp.use(a.l)
+	lp.r.setState(Open)
+	lp.r.log.Info("receiver link attached again")
+	if lp.explicit != nil {
+		lp.setOutstanding(*lp.explicit)
+		lp.explicit = nil
+	}
+}
+
+// fail ends the receiver with err once the presettled deliveries it still
+// buffers have been handed out.
+func (lp *loop) fail(err error) {
+	lp.failed = err
+	lp.r.log.Error("receiver failed", "err", err)
+}
