@@ -154,18 +154,13 @@ func (r *Receiver) work(ctx context.Context, h Handler) error {
 		r.handling.Add(1)
 		herr := h(ctx, d)
 		if !d.Settled() {
-			sctx, cancel := ctx, context.CancelFunc(nil)
-			if ctx.Err() != nil { // still settle what was handled when ctx ended
-				sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), lastWait)
-			}
+			// Settle what was handled even when ctx ended meanwhile.
+			sctx := context.WithoutCancel(ctx)
 			var serr error
 			if herr == nil {
 				serr = d.Accept(sctx)
 			} else {
 				serr = d.Settle(sctx, r.opts.OnHandlerError)
-			}
-			if cancel != nil {
-				cancel()
 			}
 			if serr != nil {
 				r.log.Warn("settling after the handler failed", "handler_err", herr, "err", serr)

@@ -7,6 +7,7 @@
 #   scripts/brokers.sh stop      stop what start started (nothing else)
 #   scripts/brokers.sh restart   stop, then start
 #   scripts/brokers.sh status    exit 0 when RabbitMQ answers, 3 when not
+#   scripts/brokers.sh ctl ARGS  run rabbitmqctl ARGS against the started node
 #
 # No systemd: RabbitMQ runs as the rabbitmq user in the background, with its
 # configuration, data, logs and certificates under $AMQPLINK_BROKER_DIR
@@ -184,8 +185,12 @@ restart)
 	start
 	;;
 status) status ;;
+ctl)
+	shift
+	as_rabbitmq rabbitmqctl "$@"
+	;;
 *)
-	echo "usage: $0 start|stop|restart|status" >&2
+	echo "usage: $0 start|stop|restart|status|ctl ARGS..." >&2
 	exit 2
 	;;
 esac

@@ -12,7 +12,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -209,6 +213,62 @@ func (a *Admin) WaitReady(ctx context.Context, name string, want int) int {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// Publish puts n messages on the queue through the default exchange, waiting
+// for the broker's confirms. Their bodies are the numbers first, first+1, ….
+func (a *Admin) Publish(name string, first, n int) {
+	a.t.Helper()
+	err := a.do(func(ch *amqp091.Channel) error {
+		if err := ch.Confirm(false); err != nil {
+			return err
+		}
+		var last *amqp091.DeferredConfirmation
+		for i := range n {
+			dc, err := ch.PublishWithDeferredConfirm("", name, true, false,
+				amqp091.Publishing{Body: []byte(strconv.Itoa(first + i))})
+			if err != nil {
+				return err
+			}
+			last = dc
+		}
+		if last != nil && !last.Wait() {
+			return fmt.Errorf("broker nacked the publish")
+		}
+		return nil
+	})
+	if err != nil {
+		a.t.Fatalf("brokertest: publishing to %s: %v", name, err)
+	}
+}
+
+// Unacked returns the queue's messages_unacknowledged as rabbitmqctl reports it:
+// deliveries consumers hold unsettled. It needs the broker started by
+// scripts/brokers.sh (and root, as that script does).
+func (a *Admin) Unacked(name string) int {
+	a.t.Helper()
+	out, err := exec.Command("bash", filepath.Join(repoRoot(), "scripts", "brokers.sh"), "ctl",
+		"list_queues", "-q", "--no-table-headers", "name", "messages_unacknowledged").Output()
+	if err != nil {
+		a.t.Fatalf("brokertest: rabbitmqctl list_queues: %v", err)
+	}
+	for line := range strings.Lines(string(out)) {
+		f := strings.Fields(line)
+		if len(f) == 2 && f[0] == name {
+			n, err := strconv.Atoi(f[1])
+			if err != nil {
+				a.t.Fatalf("brokertest: rabbitmqctl said %q", line)
+			}
+			return n
+		}
+	}
+	a.t.Fatalf("brokertest: rabbitmqctl does not list queue %s", name)
+	return 0
+}
+
+func repoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
 func sanitize(s string) string {
