@@ -20,7 +20,7 @@ test:
 test-all: brokers lint
 	AMQPLINK_REQUIRE_BROKERS=1 $(GO) test $(TESTFLAGS) $(PKGS)
 
-bench:
+bench: brokers
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
 
 lint:
