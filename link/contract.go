@@ -39,7 +39,9 @@ type ReceiverLink interface {
 	IssueCredit(n uint32) error
 	// Receive returns the next delivery, waiting until one arrives, the link ends
 	// or ctx ends. Deliveries already buffered are returned even after the link
-	// has ended; then Receive returns the error that ended it.
+	// has ended (then Receive returns the error that ended it) and even when ctx
+	// has already ended: the receiver calls Receive with an ended context to take
+	// everything buffered, without waiting, before it grants credit.
 	Receive(ctx context.Context) (*message.Delivery, error)
 	// Close detaches the link. Unsettled deliveries cannot be settled afterwards.
 	Close(ctx context.Context) error

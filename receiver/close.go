@@ -36,7 +36,7 @@ func (lp *loop) close(ctx context.Context) {
 		lp.link = nil
 	}
 	r.settleMu.Lock()
-	r.gen++ // deliveries still handed out now fail with ErrLinkLost
+	r.gen.Add(1) // deliveries still handed out now fail with ErrLinkLost
 	r.settleMu.Unlock()
 	lp.finish(closedErr())
 }
@@ -46,7 +46,7 @@ func (lp *loop) close(ctx context.Context) {
 func (lp *loop) waitHandlers(ctx context.Context) {
 	r := lp.r
 	idle := make(chan struct{})
-	go func() {
+	go func() { // ends when the last handler returns, even if ctx ended first
 		r.runs.Wait()
 		close(idle)
 	}()

@@ -44,21 +44,21 @@ type BatchOptions struct {
 	MaxWait time.Duration
 }
 
-// ReceiveBatch waits for the first delivery (within ctx), then returns when max
+// ReceiveBatch waits for the first delivery (within ctx), then returns when limit
 // deliveries are in hand or MaxWait has passed since the first, whichever comes
 // first. Asking for more than the prefetch grants the extra credit for this call.
 // It returns what it has, with no error, if the receiver finishes after the
 // first delivery.
-func (r *Receiver) ReceiveBatch(ctx context.Context, max int, o *BatchOptions) ([]*message.Delivery, error) {
-	if max <= 0 {
+func (r *Receiver) ReceiveBatch(ctx context.Context, limit int, o *BatchOptions) ([]*message.Delivery, error) {
+	if limit <= 0 {
 		return nil, nil
 	}
 	wait := r.opts.BatchWait
 	if o != nil && o.MaxWait > 0 {
 		wait = o.MaxWait
 	}
-	if max > r.opts.Prefetch {
-		if err := r.call(ctx, func(lp *loop) { lp.ledger.demand = max64(lp.ledger.demand, int64(max)) }); err == nil {
+	if limit > r.opts.Prefetch {
+		if err := r.call(ctx, func(lp *loop) { lp.ledger.demand = max(lp.ledger.demand, int64(limit)) }); err == nil {
 			defer r.call(context.Background(), func(lp *loop) { lp.ledger.demand = 0 })
 		}
 	}
@@ -66,11 +66,11 @@ func (r *Receiver) ReceiveBatch(ctx context.Context, max int, o *BatchOptions) (
 	if err != nil {
 		return nil, err
 	}
-	batch := make([]*message.Delivery, 1, max)
+	batch := make([]*message.Delivery, 1, limit)
 	batch[0] = first
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
-	for len(batch) < max {
+	for len(batch) < limit {
 		select {
 		case d := <-r.out:
 			batch = append(batch, d)
@@ -86,8 +86,6 @@ func (r *Receiver) ReceiveBatch(ctx context.Context, max int, o *BatchOptions) (
 	}
 	return batch, nil
 }
-
-func max64(a, b int64) int64 { return max(a, b) }
 
 // All returns an iterator over deliveries, for range loops. It stops when ctx
 // ends or the receiver finishes, yielding the error once (nil delivery); a loop

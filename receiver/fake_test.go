@@ -101,15 +101,14 @@ type fakeLink struct {
 	b    *fakeBroker
 	name string
 
-	mu          sync.Mutex
-	wireCredit  uint32 // the driver's counter, wrapping like go-amqp's
-	peerCredit  int64  // the peer's view
-	inbox       []*message.Delivery
-	ready       chan struct{}
-	done        chan struct{}
-	err         error
-	maxGrant    uint32
-	outstanding map[int]bool
+	mu         sync.Mutex
+	wireCredit uint32 // the driver's counter, wrapping like go-amqp's
+	peerCredit int64  // the peer's view
+	inbox      []*message.Delivery
+	ready      chan struct{}
+	done       chan struct{}
+	err        error
+	maxGrant   uint32
 }
 
 type drainingLink struct{ *fakeLink }
@@ -262,23 +261,21 @@ func (b *fakeBroker) returnUnsettled(l *fakeLink) {
 			}
 		}
 	}
-	// Messages neither in the queue nor settled are unacked on some link; this
-	// fake has one live link at a time, so they were on l.
+	// Messages neither in the queue nor settled are unacked on some link; the
+	// receiver has one live link at a time, so they were on l.
 	inQueue := map[int]bool{}
 	for _, n := range b.queue {
 		inQueue[n] = true
 	}
 	var back []int
 	for n := range b.next {
-		if !settled[n] && !inQueue[n] && !b.onOtherLink(n, l) {
+		if !settled[n] && !inQueue[n] {
 			back = append(back, n)
 		}
 	}
 	b.unacked -= len(back)
 	b.queue = append(back, b.queue...)
 }
-
-func (b *fakeBroker) onOtherLink(int, *fakeLink) bool { return false }
 
 func itoa(n int) string {
 	if n == 0 {

@@ -213,11 +213,16 @@ var doneContext = func() context.Context {
 
 // countSettled moves settlements made by the application into the ledger.
 func (lp *loop) countSettled() {
-	r := lp.r
-	r.settleMu.Lock()
-	n := r.appSettled - lp.seen
-	lp.seen = r.appSettled
-	r.settleMu.Unlock()
+	lp.r.settleMu.Lock()
+	lp.countSettledLocked()
+	lp.r.settleMu.Unlock()
+}
+
+// countSettledLocked is countSettled with settleMu held, so the caller can also
+// change the generation before another settlement is counted.
+func (lp *loop) countSettledLocked() {
+	n := lp.r.appSettled - lp.seen
+	lp.seen = lp.r.appSettled
 	lp.ledger.settled += n
 	lp.totals.settled += n
 }
@@ -256,9 +261,12 @@ func (lp *loop) resetCredit(ctx context.Context, n int64, drain bool, reply chan
 	if drain && canDrain && lp.ledger.outstanding > n {
 		lp.draining = true
 		gen := lp.gen
-		go func() {
+		go func() { // ends with Drain: the peer answers, ctx ends, or the link goes
 			err := d.Drain(ctx)
-			lp.drained <- drainResult{err: err, gen: gen, credit: n, reply: reply, ctx: ctx}
+			select {
+			case lp.drained <- drainResult{err: err, gen: gen, credit: n, reply: reply, ctx: ctx}:
+			case <-lp.r.done:
+			}
 		}()
 		return
 	}

@@ -1,7 +1,6 @@
 package receiver
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"time"
@@ -157,14 +156,4 @@ func (o *Options) linkOptions(source string) link.ReceiverOptions {
 		lo.Name = link.UniqueName("amqplink-rcv")
 	}
 	return lo
-}
-
-// contextDone reports whether ctx has ended, without blocking.
-func contextDone(ctx context.Context) bool {
-	select {
-	case <-ctx.Done():
-		return true
-	default:
-	}
-	return false
 }

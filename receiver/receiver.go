@@ -34,9 +34,11 @@ type Receiver struct {
 	state atomic.Int32
 
 	// Settlement bookkeeping shared with the goroutines that settle.
+	// gen is the current link's generation: read freely, changed under settleMu
+	// so that a settlement is counted for the generation it was made on.
 	settleMu   sync.Mutex
-	gen        uint64 // the current link's generation
-	appSettled uint64 // settlements on the current generation, not yet seen by the loop
+	gen        atomic.Uint64
+	appSettled uint64 // settlements on the current generation (under settleMu)
 
 	handling  atomic.Int64
 	runMu     sync.Mutex
@@ -132,8 +134,7 @@ func (r *Receiver) Close(ctx context.Context) error {
 	})
 	select {
 	case <-r.done:
-		var e *errorpolicy.Error
-		if errors.As(r.err, &e) && e.Condition == errorpolicy.CondClosed {
+		if isClosed(r.err) {
 			return nil
 		}
 		return r.err

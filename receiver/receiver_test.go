@@ -234,6 +234,9 @@ func TestUnansweredDrainReattachesWithTheResetCredit(t *testing.T) {
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	require.Eventually(t, func() bool { return r.Stats().Recoveries == 1 }, 5*time.Second, time.Millisecond)
 	assert.Equal(t, uint64(5), r.Stats().Released, "what was buffered went back")
+	b.mu.Lock()
+	assert.Equal(t, 2, b.attaches, "a new link replaced the one that never answered")
+	b.mu.Unlock()
 	b.put(95)
 	for range 100 {
 		d, err := r.Receive(ctx)

@@ -44,14 +44,10 @@ func (lp *loop) dropLink(cause error) {
 	defer cancel()
 	lp.releaseBuffered(ctx)
 
-	r := lp.r
-	r.settleMu.Lock()
-	lp.ledger.settled += r.appSettled - lp.seen
-	lp.totals.settled += r.appSettled - lp.seen
-	lp.seen = r.appSettled
-	r.gen++
-	lp.gen = r.gen
-	r.settleMu.Unlock()
+	lp.r.settleMu.Lock()
+	lp.countSettledLocked()
+	lp.gen = lp.r.gen.Add(1)
+	lp.r.settleMu.Unlock()
 	lp.ledger.reset(int64(lp.buf.len()))
 
 	_ = l.Close(ctx) // usually already gone with the failure

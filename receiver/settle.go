@@ -25,11 +25,7 @@ func wrap(d *message.Delivery, s *linkSettler) *message.Delivery {
 	}, s)
 }
 
-func (s *linkSettler) current() bool {
-	s.r.settleMu.Lock()
-	defer s.r.settleMu.Unlock()
-	return s.r.gen == s.gen
-}
+func (s *linkSettler) current() bool { return s.r.gen.Load() == s.gen }
 
 func linkLost(cause error) error {
 	return errorpolicy.New(errorpolicy.CondLinkLost,
@@ -49,7 +45,7 @@ func (s *linkSettler) Settle(ctx context.Context, d *message.Delivery, o message
 	}
 	r := s.r
 	r.settleMu.Lock()
-	if r.gen == s.gen {
+	if r.gen.Load() == s.gen {
 		r.appSettled++
 	}
 	r.settleMu.Unlock()

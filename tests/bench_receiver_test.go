@@ -82,16 +82,13 @@ func oursRun(o *receiver.Options) func(b *testing.B, q string) []time.Duration {
 	return func(b *testing.B, q string) []time.Duration {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		c := dialB(b)
-		defer c.Close(ctx)
-		sess, err := c.NewSession(ctx, nil)
-		require.NoError(b, err)
-		r, err := receiver.New(ctx, sess, queueAddress(q), o)
-		require.NoError(b, err)
+		r, closeAll := benchReceiver(b, ctx, q, o)
+		defer closeAll()
 		var mu sync.Mutex
 		waits := make([]time.Duration, 0, benchMessages)
 		var got atomic.Int64
 		runCtx, stop := context.WithCancel(ctx)
+		defer stop()
 		last := time.Now()
 		_ = r.Run(runCtx, func(context.Context, *message.Delivery) error {
 			mu.Lock()
@@ -115,12 +112,8 @@ func oursReceive(o *receiver.Options) func(b *testing.B, q string) []time.Durati
 	return func(b *testing.B, q string) []time.Duration {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		c := dialB(b)
-		defer c.Close(ctx)
-		sess, err := c.NewSession(ctx, nil)
-		require.NoError(b, err)
-		r, err := receiver.New(ctx, sess, queueAddress(q), o)
-		require.NoError(b, err)
+		r, closeAll := benchReceiver(b, ctx, q, o)
+		defer closeAll()
 		waits := make([]time.Duration, 0, benchMessages)
 		for range benchMessages {
 			start := time.Now()
@@ -214,10 +207,14 @@ func rawDefault(b *testing.B, q string) {
 	_ = sess.Close(ctx)
 }
 
-func dialB(b *testing.B) *amqplink.Client {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+// benchReceiver dials RabbitMQ, begins a session and opens a receiver on q;
+// closeAll closes the connection and everything on it.
+func benchReceiver(b *testing.B, ctx context.Context, q string, o *receiver.Options) (r *receiver.Receiver, closeAll func()) {
 	c, err := amqplink.Dial(ctx, brokertest.RabbitMQ(b), nil)
 	require.NoError(b, err)
-	return c
+	sess, err := c.NewSession(ctx, nil)
+	require.NoError(b, err)
+	r, err = receiver.New(ctx, sess, queueAddress(q), o)
+	require.NoError(b, err)
+	return r, func() { _ = c.Close(ctx) }
 }
