@@ -17,13 +17,14 @@ func (lp *loop) close(ctx context.Context) {
 		}
 		lp.stopWait = nil
 	}
+	lp.takeBack()
 	lp.releaseBuffered(ctx)
 	if n := lp.buf.len(); n > 0 {
 		r.log.Warn("closing with presettled deliveries never handed out: the broker has already forgotten them",
 			"dropped", n)
 		for lp.buf.len() > 0 {
 			lp.buf.pop()
-			lp.ledger.dropped()
+			lp.ledger.dropped(true)
 		}
 	}
 	lp.waitHandlers(ctx)
@@ -77,13 +78,14 @@ func (lp *loop) finish(err error) {
 
 func (lp *loop) stats() Stats {
 	lp.countSettled()
+	buffered := int64(lp.buf.len() + len(lp.r.out))
 	return Stats{
 		State:       lp.r.State(),
 		Prefetch:    int(lp.ledger.prefetch),
 		Paused:      lp.ledger.paused,
 		Outstanding: lp.ledger.outstanding,
-		Buffered:    int(lp.ledger.buffered),
-		Unsettled:   int(lp.ledger.handedOut - lp.ledger.settled),
+		Buffered:    int(buffered),
+		Unsettled:   int(max(0, lp.ledger.held()-buffered)),
 		Handling:    int(lp.r.handling.Load()),
 		Received:    lp.ledger.received,
 		Surplus:     lp.ledger.surplus,

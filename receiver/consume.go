@@ -15,11 +15,13 @@ import (
 func (r *Receiver) Receive(ctx context.Context) (*message.Delivery, error) {
 	select {
 	case d := <-r.out:
+		r.took(d)
 		return d, nil
 	default:
 	}
 	select {
 	case d := <-r.out:
+		r.took(d)
 		return d, nil
 	case <-r.closing:
 		return nil, closedErr()
@@ -73,6 +75,7 @@ func (r *Receiver) ReceiveBatch(ctx context.Context, limit int, o *BatchOptions)
 	for len(batch) < limit {
 		select {
 		case d := <-r.out:
+			r.took(d)
 			batch = append(batch, d)
 		case <-timer.C:
 			return batch, nil

@@ -42,3 +42,17 @@ func (f *fifo) filter(keep func(*message.Delivery) bool) {
 		}
 	}
 }
+
+// unshift puts ds, in order, in front of what the buffer holds.
+func (f *fifo) unshift(ds []*message.Delivery) {
+	if len(ds) == 0 {
+		return
+	}
+	rest := make([]*message.Delivery, 0, f.size)
+	for f.size > 0 {
+		rest = append(rest, f.pop())
+	}
+	for _, d := range append(ds, rest...) {
+		f.push(d)
+	}
+}

@@ -18,11 +18,12 @@ type ledger struct {
 	// outstanding is the credit the peer still has by our count: granted minus
 	// received on the current link. Negative when the peer sent a surplus.
 	outstanding int64
-	// buffered is the number of deliveries received and not yet handed out.
-	buffered int64
-	// handedOut and settled count deliveries given to the application that needed
-	// settling, and those of them settled (or forgotten with a lost link).
-	handedOut, settled uint64
+	// unsettled counts the deliveries in hand that need settling: buffered, or
+	// handed out and not yet settled. They belong to the current link.
+	unsettled int64
+	// presettled counts the presettled deliveries not yet handed out. They need
+	// no link, so they stay counted across links until a consumer takes them.
+	presettled int64
 
 	// Totals for Stats.
 	received, surplus uint64
@@ -30,9 +31,7 @@ type ledger struct {
 
 // held is every delivery the client holds: buffered, being handled, or handed out
 // and unsettled.
-func (l *ledger) held() int64 {
-	return l.buffered + int64(l.handedOut-l.settled)
-}
+func (l *ledger) held() int64 { return l.unsettled + l.presettled }
 
 func (l *ledger) target() int64 { return max(l.prefetch, l.demand) }
 
@@ -59,37 +58,61 @@ func (l *ledger) grant() uint32 {
 	if n <= 0 {
 		return 0
 	}
-	if batch := max(1, l.target()/4); n < batch && l.outstanding > 0 {
+	if n < l.batch() && l.outstanding > 0 {
 		return 0
 	}
 	return uint32(min(n, 1<<31))
 }
 
+// batch is the smallest grant while the peer still has credit.
+func (l *ledger) batch() int64 { return max(1, l.target()/4) }
+
 // granted records n credits issued.
 func (l *ledger) granted(n uint32) { l.outstanding += int64(n) }
 
 // arrived records a delivery received from the link; it is buffered.
-func (l *ledger) arrived() {
+func (l *ledger) arrived(presettled bool) {
 	l.received++
 	if l.outstanding <= 0 {
 		l.surplus++
 	}
 	l.outstanding--
-	l.buffered++
+	l.count(presettled, 1)
 }
 
-// handOut records a buffered delivery given to the application; presettled ones
-// need no settling.
-func (l *ledger) handOut(presettled bool) {
-	l.buffered--
-	l.handedOut++
+// count adds n to the deliveries in hand of one kind.
+func (l *ledger) count(presettled bool, n int64) {
 	if presettled {
-		l.settled++
+		l.presettled += n
+	} else {
+		l.unsettled += n
 	}
 }
 
 // dropped records a buffered delivery released or discarded instead of handed out.
-func (l *ledger) dropped() { l.buffered-- }
+func (l *ledger) dropped(presettled bool) { l.count(presettled, -1) }
+
+// released records n deliveries no longer held: settled by the application, or
+// (presettled ones) taken by a consumer.
+func (l *ledger) released(settled, taken uint64) {
+	l.unsettled -= int64(settled)
+	l.presettled -= int64(taken)
+}
+
+// dueAfter is how many more deliveries must leave the client's hands before a
+// grant is due; the loop asks to be woken then rather than on every settlement.
+// It is 0 when no settlement can make a grant due (paused).
+func (l *ledger) dueAfter() uint64 {
+	if l.paused {
+		return 0
+	}
+	// grant() is due once held falls to limit or below.
+	limit := l.target() - 1 // room ≥ 1, when the peer has no credit left
+	if l.outstanding > 0 {
+		limit = l.target() - l.outstanding - l.batch()
+	}
+	return uint64(max(1, l.held()-limit))
+}
 
 // flooded reports a peer that sent more than two windows beyond its credit. An
 // honest surplus is smaller: RabbitMQ 3.10's is bounded by what it had in flight
@@ -98,10 +121,10 @@ func (l *ledger) dropped() { l.buffered-- }
 // corrupted, and only a new link resets it.
 func (l *ledger) flooded() bool { return -l.outstanding > 2*l.target()+64 }
 
-// reset starts the count for a new link: the peer has no credit, the buffer is
-// what survived, and deliveries handed out on the old link will never settle.
-func (l *ledger) reset(buffered int64) {
+// reset starts the count for a new link: the peer has no credit, and deliveries
+// of the old link that needed settling are gone: the buffered ones were released,
+// and those handed out will never settle.
+func (l *ledger) reset() {
 	l.outstanding = 0
-	l.buffered = buffered
-	l.settled = l.handedOut
+	l.unsettled = 0
 }

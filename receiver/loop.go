@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/amqplink/amqplink/errorpolicy"
 	"github.com/amqplink/amqplink/link"
@@ -11,9 +12,10 @@ import (
 )
 
 // loop is the work loop: one goroutine that owns the link, the ledger and the
-// buffer. Deliveries reach it from a pump goroutine per link; consumers take them
-// from Receiver.out; settlements poke it through Receiver.wake; everything else
-// arrives as a command.
+// buffer. Deliveries reach it in batches from a pump goroutine per link; it moves
+// them into Receiver.out, where consumers take them; settlements poke it through
+// Receiver.wake only when a grant may be due; everything else arrives as a command.
+// So on a busy link the loop runs once per batch, not once per delivery.
 type loop struct {
 	r      *Receiver
 	ledger ledger
@@ -22,7 +24,7 @@ type loop struct {
 	link     link.ReceiverLink
 	gen      uint64
 	settler  *linkSettler
-	arrivals chan arrival
+	arrivals chan []arrival
 	pump     *pumpState
 
 	draining  bool
@@ -30,7 +32,7 @@ type loop struct {
 	attempt   int
 	attaching chan attachResult
 	stopWait  context.CancelFunc // stops a pending attach
-	seen      uint64             // appSettled already counted
+	seenSettled, seenTaken uint64 // Receiver.appSettled and presTaken already counted
 	explicit  *int64             // credit for the next link, set by ResetCredit
 	failed    error              // set when the receiver cannot go on
 
@@ -66,7 +68,7 @@ func newLoop(r *Receiver, l link.ReceiverLink) *loop {
 func (lp *loop) use(l link.ReceiverLink) {
 	lp.link = l
 	lp.settler = &linkSettler{r: lp.r, gen: lp.gen}
-	lp.arrivals = make(chan arrival)
+	lp.arrivals = make(chan []arrival)
 	lp.startPump()
 }
 
@@ -87,29 +89,45 @@ func (lp *loop) stopPump() {
 	lp.pump = nil
 	p.stop()
 	<-p.done
-	if p.held != nil {
-		lp.arrived(*p.held)
-	}
+	lp.arrivedAll(p.held)
 }
 
 // pumpState is one run of the pump; the loop owns it.
 type pumpState struct {
 	stop context.CancelFunc
 	done chan struct{}
-	held *arrival // what it received but could not hand over; read after done
+	held []arrival // what it received but could not hand over; read after done
 }
 
-func (p *pumpState) run(ctx context.Context, l link.ReceiverLink, to chan<- arrival) {
+// pumpBatch bounds how many deliveries the pump hands over at once.
+const pumpBatch = 64
+
+// run waits for a delivery, adds whatever else the driver has buffered, and
+// hands the batch to the loop. It fills two arrays in turn: the loop has finished
+// with one batch before it takes the next, so the array the pump refills is free.
+func (p *pumpState) run(ctx context.Context, l link.ReceiverLink, to chan<- []arrival) {
 	defer close(p.done)
-	for {
+	var bufs [2][]arrival
+	for i := 0; ; i ^= 1 {
+		batch := bufs[i][:0]
 		d, err := l.Receive(ctx)
 		if err != nil && ctx.Err() != nil {
 			return
 		}
+		batch = append(batch, arrival{d, err})
+		for err == nil && len(batch) < pumpBatch {
+			more, moreErr := l.Receive(doneContext)
+			if errors.Is(moreErr, context.Canceled) {
+				break // nothing more buffered
+			}
+			d, err = more, moreErr
+			batch = append(batch, arrival{d, err})
+		}
+		bufs[i] = batch
 		select {
-		case to <- arrival{d, err}:
+		case to <- batch:
 		case <-ctx.Done():
-			p.held = &arrival{d, err}
+			p.held = batch
 			return
 		}
 		if err != nil {
@@ -123,6 +141,8 @@ func (lp *loop) run() {
 	defer close(r.done)
 	lp.flow()
 	for {
+		lp.handOut()
+		lp.askToWake()
 		var out chan *message.Delivery
 		var head *message.Delivery
 		if lp.buf.len() > 0 {
@@ -132,14 +152,10 @@ func (lp *loop) run() {
 			return
 		}
 		select {
-		case a := <-lp.arrivals:
-			lp.arrived(a)
+		case batch := <-lp.arrivals:
+			lp.arrivedAll(batch)
 		case out <- head:
 			lp.buf.pop()
-			lp.ledger.handOut(head.Presettled)
-			if head.Presettled {
-				lp.totals.settled++
-			}
 		case <-r.wake:
 			lp.countSettled()
 		case c := <-r.cmds:
@@ -155,6 +171,46 @@ func (lp *loop) run() {
 		}
 		lp.flow()
 	}
+}
+
+// handOut moves buffered deliveries into Receiver.out while it has room.
+func (lp *loop) handOut() {
+	for lp.buf.len() > 0 {
+		select {
+		case lp.r.out <- lp.buf.front():
+			lp.buf.pop()
+		default:
+			return
+		}
+	}
+}
+
+// takeBack moves what consumers have not yet taken from Receiver.out back to the
+// front of the buffer, to be released or kept.
+func (lp *loop) takeBack() {
+	var back []*message.Delivery
+	for {
+		select {
+		case d := <-lp.r.out:
+			back = append(back, d)
+		default:
+			lp.buf.unshift(back)
+			return
+		}
+	}
+}
+
+// askToWake tells settlers after how many more settlements a grant is due, so
+// they poke the loop then and not on every settlement. It checks the count
+// after publishing the mark, so a settlement made meanwhile is not missed.
+func (lp *loop) askToWake() {
+	r := lp.r
+	mark := uint64(math.MaxUint64)
+	if n := lp.ledger.dueAfter(); n > 0 && lp.link != nil && !lp.draining && lp.failed == nil {
+		mark = lp.seenSettled + lp.seenTaken + n
+	}
+	r.wakeAt.Store(mark)
+	r.pokeIfDue()
 }
 
 // flow grants the credit the ledger says is due. Before a grant it stops the
@@ -211,20 +267,45 @@ var doneContext = func() context.Context {
 	return ctx
 }()
 
-// countSettled moves settlements made by the application into the ledger.
+// countSettled moves settlements made by the application, and presettled
+// deliveries taken, into the ledger. A caller about to change the generation
+// holds settleMu, so no settlement of the old one is counted after it.
 func (lp *loop) countSettled() {
-	lp.r.settleMu.Lock()
-	lp.countSettledLocked()
-	lp.r.settleMu.Unlock()
+	settled, taken := lp.r.appSettled.Load(), lp.r.presTaken.Load()
+	lp.ledger.released(settled-lp.seenSettled, taken-lp.seenTaken)
+	lp.totals.settled += settled - lp.seenSettled + taken - lp.seenTaken
+	lp.seenSettled, lp.seenTaken = settled, taken
 }
 
-// countSettledLocked is countSettled with settleMu held, so the caller can also
-// change the generation before another settlement is counted.
-func (lp *loop) countSettledLocked() {
-	n := lp.r.appSettled - lp.seen
-	lp.seen = lp.r.appSettled
-	lp.ledger.settled += n
-	lp.totals.settled += n
+// arrivedAll takes in a batch from the pump. When one of them makes the loop
+// drop the link (an error, a flood), the rest belong to a link that is gone.
+func (lp *loop) arrivedAll(batch []arrival) {
+	gen := lp.gen
+	for i, a := range batch {
+		if lp.gen != gen {
+			lp.orphaned(batch[i:])
+			return
+		}
+		lp.arrived(a)
+	}
+}
+
+// orphaned disposes of deliveries that arrived on a link already dropped:
+// presettled ones are kept for the application, the others released.
+func (lp *loop) orphaned(batch []arrival) {
+	ctx, cancel := context.WithTimeout(context.Background(), lastWait)
+	defer cancel()
+	for _, a := range batch {
+		switch {
+		case a.err != nil:
+		case a.d.Presettled:
+			lp.ledger.received++
+			lp.ledger.count(true, 1)
+			lp.buf.push(wrap(a.d, lp.settler))
+		default:
+			lp.release(ctx, a.d)
+		}
+	}
 }
 
 func (lp *loop) arrived(a arrival) {
@@ -234,7 +315,7 @@ func (lp *loop) arrived(a arrival) {
 		}
 		return
 	}
-	lp.ledger.arrived()
+	lp.ledger.arrived(a.d.Presettled)
 	lp.buf.push(wrap(a.d, lp.settler))
 	if lp.ledger.flooded() && lp.link != nil {
 		lp.r.log.Error("the peer sent far more than the credit it was granted; attaching a new link",

@@ -23,7 +23,7 @@ type Receiver struct {
 	log   *slog.Logger
 
 	// The work loop's channels.
-	out      chan *message.Delivery // hand-out to consumers; unbuffered
+	out      chan *message.Delivery // hand-out to consumers; capacity handOutQueue
 	cmds     chan command
 	wake     chan struct{} // settlements poke the loop; capacity 1
 	closeReq chan context.Context
@@ -38,7 +38,9 @@ type Receiver struct {
 	// so that a settlement is counted for the generation it was made on.
 	settleMu   sync.Mutex
 	gen        atomic.Uint64
-	appSettled uint64 // settlements on the current generation (under settleMu)
+	appSettled atomic.Uint64 // settlements on the current generation; added to under settleMu
+	presTaken  atomic.Uint64 // presettled deliveries taken by consumers
+	wakeAt     atomic.Uint64 // appSettled+presTaken at which the loop wants a poke
 
 	handling  atomic.Int64
 	runMu     sync.Mutex
@@ -66,7 +68,7 @@ func New(ctx context.Context, sess *session.Session, source string, o *Options) 
 		lopts:    lopts,
 		sess:     sess,
 		log:      opts.Logger.With("link", lopts.Name, "source", source),
-		out:      make(chan *message.Delivery),
+		out:      make(chan *message.Delivery, handOutQueue),
 		cmds:     make(chan command),
 		wake:     make(chan struct{}, 1),
 		closeReq: make(chan context.Context, 1),
@@ -81,6 +83,30 @@ func New(ctx context.Context, sess *session.Session, source string, o *Options) 
 	r.setState(Open)
 	go lp.run()
 	return r, nil
+}
+
+// handOutQueue is how many deliveries wait in Receiver.out for a consumer; the
+// rest of the buffer stays with the loop.
+const handOutQueue = 64
+
+// took records a delivery taken by a consumer: a presettled one leaves the
+// client's hands now.
+func (r *Receiver) took(d *message.Delivery) {
+	if d.Presettled {
+		r.presTaken.Add(1)
+		r.pokeIfDue()
+	}
+}
+
+// pokeIfDue wakes the loop once enough deliveries have left the client's hands
+// for a grant to be due.
+func (r *Receiver) pokeIfDue() {
+	if r.appSettled.Load()+r.presTaken.Load() >= r.wakeAt.Load() {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // Name is the link name, kept across re-attaches.

@@ -185,7 +185,7 @@ func TestResetCreditWithDrainCancelsOutstandingCredit(t *testing.T) {
 
 func TestDrainThatCrashesTheSessionRecoversWithoutLossOrDoubleSettle(t *testing.T) {
 	const total = 200
-	b := newBroker(total)
+	b := newBroker(10) // fewer than the prefetch: credit is outstanding when the drain starts
 	b.Drain = "crash"
 	var states []receiver.State
 	var mu sync.Mutex
@@ -207,6 +207,7 @@ func TestDrainThatCrashesTheSessionRecoversWithoutLossOrDoubleSettle(t *testing.
 	for _, d := range held {
 		require.ErrorIs(t, d.Accept(ctx), errorpolicy.ErrLinkLost, "the old link's lock is gone")
 	}
+	b.put(total - 10)
 	require.NoError(t, r.ResetCredit(ctx, 20, false))
 	seen := map[int]bool{}
 	for len(seen) < total {

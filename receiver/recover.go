@@ -40,15 +40,16 @@ func (lp *loop) dropLink(cause error) {
 	l := lp.link
 	lp.link = nil // arrivals the pump still held are buffered, then released below
 	lp.stopPump()
+	lp.takeBack()
 	ctx, cancel := context.WithTimeout(context.Background(), lastWait)
 	defer cancel()
 	lp.releaseBuffered(ctx)
 
 	lp.r.settleMu.Lock()
-	lp.countSettledLocked()
+	lp.countSettled()
 	lp.gen = lp.r.gen.Add(1)
 	lp.r.settleMu.Unlock()
-	lp.ledger.reset(int64(lp.buf.len()))
+	lp.ledger.reset()
 
 	_ = l.Close(ctx) // usually already gone with the failure
 	lp.draining = false
@@ -62,15 +63,19 @@ func (lp *loop) releaseBuffered(ctx context.Context) {
 		if d.Presettled {
 			return true
 		}
-		// Settle the driver's delivery directly: the application never saw it.
-		if err := d.DriverHandle().(*message.Delivery).Release(ctx); err != nil {
-			lp.r.log.Debug("releasing a buffered delivery failed; the peer takes it back with the link", "err", err)
-		} else {
-			lp.totals.released++
-		}
-		lp.ledger.dropped()
+		lp.release(ctx, d.DriverHandle().(*message.Delivery))
+		lp.ledger.dropped(false)
 		return false
 	})
+}
+
+// release releases a driver's delivery the application never saw.
+func (lp *loop) release(ctx context.Context, d *message.Delivery) {
+	if err := d.Release(ctx); err != nil {
+		lp.r.log.Debug("releasing a buffered delivery failed; the peer takes it back with the link", "err", err)
+	} else {
+		lp.totals.released++
+	}
 }
 
 // attachAfter attaches a new link in the background after wait.

@@ -46,13 +46,10 @@ func (s *linkSettler) Settle(ctx context.Context, d *message.Delivery, o message
 	r := s.r
 	r.settleMu.Lock()
 	if r.gen.Load() == s.gen {
-		r.appSettled++
+		r.appSettled.Add(1)
 	}
 	r.settleMu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
+	r.pokeIfDue()
 	return nil
 }
 
