@@ -27,14 +27,14 @@ type loop struct {
 	arrivals chan []arrival
 	pump     *pumpState
 
-	draining  bool
-	drained   chan drainResult
-	attempt   int
-	attaching chan attachResult
-	stopWait  context.CancelFunc // stops a pending attach
-	seenSettled, seenTaken uint64 // Receiver.appSettled and presTaken already counted
-	explicit  *int64             // credit for the next link, set by ResetCredit
-	failed    error              // set when the receiver cannot go on
+	draining               bool
+	drained                chan drainResult
+	attempt                int
+	attaching              chan attachResult
+	stopWait               context.CancelFunc // stops a pending attach
+	seenSettled, seenTaken uint64             // Receiver.appSettled and presTaken already counted
+	explicit               *int64             // credit for the next link, set by ResetCredit
+	failed                 error              // set when the receiver cannot go on
 
 	totals struct{ settled, released, recoveries uint64 }
 }
