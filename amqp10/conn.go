@@ -12,6 +12,7 @@ import (
 
 	"github.com/amqplink/amqplink/errorpolicy"
 	"github.com/amqplink/amqplink/internal/amqpurl"
+	"github.com/amqplink/amqplink/internal/coalesce"
 	"github.com/amqplink/amqplink/link"
 	"github.com/amqplink/amqplink/sasl"
 )
@@ -68,6 +69,9 @@ func Dial(ctx context.Context, rawURL string, o *Options) (*Conn, error) {
 	netConn, err := dialNet(ctx, u, o.TLSConfig)
 	if err != nil {
 		return nil, err
+	}
+	if !o.NoWriteCoalescing {
+		netConn = coalesce.New(netConn)
 	}
 	wire, err := amqp.NewConn(ctx, netConn, wireConnOptions(u, o, saslType))
 	if err != nil {
