@@ -241,16 +241,17 @@ func toWireAnnotations(a message.Annotations) amqp.Annotations {
 	return out
 }
 
+// fromWireAnnotations converts a in place, which saves a map per section of
+// every received message: the maps of a received wire message belong to the
+// driver, which reads nothing from them after the conversion.
 func fromWireAnnotations(a amqp.Annotations) message.Annotations {
-	if a == nil {
-		return nil
-	}
-	out := make(message.Annotations, len(a))
 	for k, v := range a {
 		if s, ok := k.(amqp.Symbol); ok {
-			k = string(s)
+			delete(a, k)
+			a[string(s)] = fromWireValue(v)
+		} else if needsConversion(v) {
+			a[k] = fromWireValue(v)
 		}
-		out[k] = fromWireValue(v)
 	}
-	return out
+	return message.Annotations(a)
 }

@@ -45,6 +45,10 @@ type ReceiverLink interface {
 	Receive(ctx context.Context) (*message.Delivery, error)
 	// Close detaches the link. Unsettled deliveries cannot be settled afterwards.
 	Close(ctx context.Context) error
+	// Settle settles a delivery this link received: the link is the Settler of
+	// every delivery it returns, so a layer that intercepts settlement (package
+	// receiver) can pass it on without keeping one Settler per delivery.
+	message.Settler
 }
 
 // Drainer is implemented by receiver links whose peer answers a drain request:

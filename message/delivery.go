@@ -88,6 +88,15 @@ func NewDelivery(m *Message, info DeliveryInfo, s Settler) *Delivery {
 	return d
 }
 
+// Intercept makes s the delivery's Settler and returns the one it replaces, so
+// that a layer between the driver and the application (package receiver, say)
+// sees every settlement and passes it on. Call it before the delivery is handed
+// to anyone else: it is not safe for concurrent use with settlement.
+func (d *Delivery) Intercept(s Settler) (next Settler) {
+	next, d.settler = d.settler, s
+	return next
+}
+
 // DriverHandle returns the driver's handle given in DeliveryInfo. Only the driver
 // that made the delivery knows what it is.
 func (d *Delivery) DriverHandle() any { return d.driver }

@@ -9,7 +9,9 @@ import (
 func (lp *loop) close(ctx context.Context) {
 	r := lp.r
 	r.setState(Closing)
+	lp.closing = true
 	lp.ledger.paused = true
+	lp.stopPump() // may find the link failed and start an attach, stopped below
 	if lp.stopWait != nil { // an attach is pending: stop it and close what it got
 		lp.stopWait()
 		if a := <-lp.attaching; a.l != nil {
@@ -29,8 +31,7 @@ func (lp *loop) close(ctx context.Context) {
 	}
 	lp.waitHandlers(ctx)
 	if lp.link != nil {
-		lp.stopPump()
-		lp.releaseBuffered(ctx) // what the pump held
+		lp.releaseDriverBuffered(ctx) // what arrived meanwhile
 		if err := lp.link.Close(ctx); err != nil {
 			r.log.Debug("detaching the receiver link failed", "err", err)
 		}
@@ -40,6 +41,27 @@ func (lp *loop) close(ctx context.Context) {
 	r.gen.Add(1) // deliveries still handed out now fail with ErrLinkLost
 	r.settleMu.Unlock()
 	lp.finish(closedErr())
+}
+
+// releaseDriverBuffered releases what the driver has buffered and the loop
+// never took in.
+func (lp *loop) releaseDriverBuffered(ctx context.Context) {
+	dropped := 0
+	for {
+		d, err := lp.link.Receive(doneContext)
+		if err != nil {
+			break
+		}
+		if d.Presettled {
+			dropped++
+		} else {
+			lp.release(ctx, d)
+		}
+	}
+	if dropped > 0 {
+		lp.r.log.Warn("closing with presettled deliveries never handed out: the broker has already forgotten them",
+			"dropped", dropped)
+	}
 }
 
 // waitHandlers waits for Run's handlers to return, within ctx, answering
@@ -77,7 +99,11 @@ func (lp *loop) finish(err error) {
 }
 
 func (lp *loop) stats() Stats {
+	if lp.link != nil && !lp.closing && !lp.draining {
+		lp.takeStock() // count what the driver holds too
+	}
 	lp.countSettled()
+	lp.countArrivals()
 	buffered := int64(lp.buf.len() + len(lp.r.out))
 	return Stats{
 		State:       lp.r.State(),

@@ -147,6 +147,7 @@ func (r *Receiver) Run(ctx context.Context, h Handler) error {
 
 // work is one of Run's workers.
 func (r *Receiver) work(ctx context.Context, h Handler) error {
+	sctx := context.WithoutCancel(ctx) // settle what was handled even when ctx ended meanwhile
 	for {
 		d, err := r.Receive(ctx)
 		if err != nil {
@@ -155,8 +156,6 @@ func (r *Receiver) work(ctx context.Context, h Handler) error {
 		r.handling.Add(1)
 		herr := h(ctx, d)
 		if !d.Settled() {
-			// Settle what was handled even when ctx ended meanwhile.
-			sctx := context.WithoutCancel(ctx)
 			var serr error
 			if herr == nil {
 				serr = d.Accept(sctx)

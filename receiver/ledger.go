@@ -65,19 +65,29 @@ func (l *ledger) grant() uint32 {
 }
 
 // batch is the smallest grant while the peer still has credit.
-func (l *ledger) batch() int64 { return max(1, l.target()/4) }
+func (l *ledger) batch() int64 { return max(1, l.target()/2) }
 
 // granted records n credits issued.
 func (l *ledger) granted(n uint32) { l.outstanding += int64(n) }
 
-// arrived records a delivery received from the link; it is buffered.
-func (l *ledger) arrived(presettled bool) {
-	l.received++
-	if l.outstanding <= 0 {
-		l.surplus++
+// arrived records deliveries received from the link, of each kind.
+func (l *ledger) arrived(unsettled, presettled int64) {
+	n := unsettled + presettled
+	l.received += uint64(n)
+	l.surplus += uint64(n - min(n, max(0, l.outstanding)))
+	l.outstanding -= n
+	l.unsettled += unsettled
+	l.presettled += presettled
+}
+
+// arrivalsToCheck is after how many more arrivals the loop should look again:
+// when the peer's credit is used up, or, with a surplus already, when it would
+// be flooding.
+func (l *ledger) arrivalsToCheck() uint64 {
+	if l.outstanding > 0 {
+		return uint64(l.outstanding)
 	}
-	l.outstanding--
-	l.count(presettled, 1)
+	return uint64(l.floodLimit() + l.outstanding + 1)
 }
 
 // count adds n to the deliveries in hand of one kind.
@@ -119,7 +129,9 @@ func (l *ledger) dueAfter() uint64 {
 // inside the broker when a grant arrived, at most the credit it held then
 // (measured: up to about one window). A larger one means the peer's credit was
 // corrupted, and only a new link resets it.
-func (l *ledger) flooded() bool { return -l.outstanding > 2*l.target()+64 }
+func (l *ledger) flooded() bool { return -l.outstanding > l.floodLimit() }
+
+func (l *ledger) floodLimit() int64 { return 2*l.target() + 64 }
 
 // reset starts the count for a new link: the peer has no credit, and deliveries
 // of the old link that needed settling are gone: the buffered ones were released,

@@ -12,36 +12,34 @@ import (
 )
 
 // loop is the work loop: one goroutine that owns the link, the ledger and the
-// buffer. Deliveries reach it in batches from a pump goroutine per link; it moves
-// them into Receiver.out, where consumers take them; settlements poke it through
-// Receiver.wake only when a grant may be due; everything else arrives as a command.
-// So on a busy link the loop runs once per batch, not once per delivery.
+// buffer. A pump goroutine per link hands deliveries straight to consumers
+// through Receiver.out and counts them; settlements and arrivals poke the loop
+// through Receiver.wake only when a grant may be due. So on a busy link the loop
+// runs about once per grant, not once per delivery. Everything else arrives as a
+// command.
 type loop struct {
 	r      *Receiver
 	ledger ledger
-	buf    fifo
+	buf    fifo // deliveries the loop holds: taken back, or taken in while the pump was stopped
 
-	link     link.ReceiverLink
-	gen      uint64
-	settler  *linkSettler
-	arrivals chan []arrival
-	pump     *pumpState
+	link    link.ReceiverLink
+	gen     uint64
+	settler *linkSettler
+	pump    *pumpState
 
-	draining               bool
-	drained                chan drainResult
-	attempt                int
-	attaching              chan attachResult
-	stopWait               context.CancelFunc // stops a pending attach
-	seenSettled, seenTaken uint64             // Receiver.appSettled and presTaken already counted
-	explicit               *int64             // credit for the next link, set by ResetCredit
-	failed                 error              // set when the receiver cannot go on
+	draining  bool
+	drained   chan drainResult
+	attempt   int
+	attaching chan attachResult
+	stopWait  context.CancelFunc // stops a pending attach
+	explicit  *int64             // credit for the next link, set by ResetCredit
+	failed    error              // set when the receiver cannot go on
+	closing   bool               // Close has begun
+
+	// What the loop has already counted of Receiver's counters.
+	seenSettled, seenTaken, seenArrived, seenArrivedPre uint64
 
 	totals struct{ settled, released, recoveries uint64 }
-}
-
-type arrival struct {
-	d   *message.Delivery
-	err error
 }
 
 type drainResult struct {
@@ -67,73 +65,8 @@ func newLoop(r *Receiver, l link.ReceiverLink) *loop {
 // use makes l the current link and starts its pump.
 func (lp *loop) use(l link.ReceiverLink) {
 	lp.link = l
-	lp.settler = &linkSettler{r: lp.r, gen: lp.gen}
-	lp.arrivals = make(chan []arrival)
-	lp.startPump()
-}
-
-// startPump starts a goroutine that moves deliveries from the link to the loop.
-func (lp *loop) startPump() {
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &pumpState{stop: cancel, done: make(chan struct{})}
-	lp.pump = p
-	go p.run(ctx, lp.link, lp.arrivals)
-}
-
-// stopPump stops the pump and takes the delivery it was holding, if any.
-func (lp *loop) stopPump() {
-	p := lp.pump
-	if p == nil {
-		return
-	}
-	lp.pump = nil
-	p.stop()
-	<-p.done
-	lp.arrivedAll(p.held)
-}
-
-// pumpState is one run of the pump; the loop owns it.
-type pumpState struct {
-	stop context.CancelFunc
-	done chan struct{}
-	held []arrival // what it received but could not hand over; read after done
-}
-
-// pumpBatch bounds how many deliveries the pump hands over at once.
-const pumpBatch = 64
-
-// run waits for a delivery, adds whatever else the driver has buffered, and
-// hands the batch to the loop. It fills two arrays in turn: the loop has finished
-// with one batch before it takes the next, so the array the pump refills is free.
-func (p *pumpState) run(ctx context.Context, l link.ReceiverLink, to chan<- []arrival) {
-	defer close(p.done)
-	var bufs [2][]arrival
-	for i := 0; ; i ^= 1 {
-		batch := bufs[i][:0]
-		d, err := l.Receive(ctx)
-		if err != nil && ctx.Err() != nil {
-			return
-		}
-		batch = append(batch, arrival{d, err})
-		for err == nil && len(batch) < pumpBatch {
-			more, moreErr := l.Receive(doneContext)
-			if errors.Is(moreErr, context.Canceled) {
-				break // nothing more buffered
-			}
-			d, err = more, moreErr
-			batch = append(batch, arrival{d, err})
-		}
-		bufs[i] = batch
-		select {
-		case to <- batch:
-		case <-ctx.Done():
-			p.held = batch
-			return
-		}
-		if err != nil {
-			return
-		}
-	}
+	lp.settler = &linkSettler{r: lp.r, gen: lp.gen, link: l}
+	lp.resumePump()
 }
 
 func (lp *loop) run() {
@@ -142,6 +75,7 @@ func (lp *loop) run() {
 	lp.flow()
 	for {
 		lp.handOut()
+		lp.resumePump()
 		lp.askToWake()
 		var out chan *message.Delivery
 		var head *message.Delivery
@@ -151,13 +85,18 @@ func (lp *loop) run() {
 			lp.finish(lp.failed)
 			return
 		}
+		var pumpDone chan struct{}
+		if lp.pump != nil {
+			pumpDone = lp.pump.done
+		}
 		select {
-		case batch := <-lp.arrivals:
-			lp.arrivedAll(batch)
+		case <-pumpDone: // the link failed
+			p := lp.pump
+			lp.pump = nil
+			lp.pumpEnded(p)
 		case out <- head:
 			lp.buf.pop()
-		case <-r.wake:
-			lp.countSettled()
+		case <-r.wake: // flow counts what changed
 		case c := <-r.cmds:
 			c.do(lp)
 			close(c.reply)
@@ -200,17 +139,26 @@ func (lp *loop) takeBack() {
 	}
 }
 
-// askToWake tells settlers after how many more settlements a grant is due, so
-// they poke the loop then and not on every settlement. It checks the count
-// after publishing the mark, so a settlement made meanwhile is not missed.
+// askToWake tells settlers after how many more settlements a grant is due, and
+// the pump after how many more arrivals the peer's credit is used up (or, past
+// that, the peer floods), so they poke the loop then and not every time. It
+// checks the counts after publishing the marks, so nothing made meanwhile is
+// missed.
 func (lp *loop) askToWake() {
 	r := lp.r
-	mark := uint64(math.MaxUint64)
-	if n := lp.ledger.dueAfter(); n > 0 && lp.link != nil && !lp.draining && lp.failed == nil {
-		mark = lp.seenSettled + lp.seenTaken + n
+	settled, arrived := uint64(math.MaxUint64), uint64(math.MaxUint64)
+	if lp.link != nil && lp.failed == nil {
+		if n := lp.ledger.dueAfter(); n > 0 && !lp.draining {
+			settled = lp.seenSettled + lp.seenTaken + n
+		}
+		arrived = lp.seenArrived + lp.ledger.arrivalsToCheck()
 	}
-	r.wakeAt.Store(mark)
+	r.wakeAt.Store(settled)
+	r.arriveWakeAt.Store(arrived)
 	r.pokeIfDue()
+	if r.arrived.Load() >= arrived {
+		r.poke()
+	}
 }
 
 // flow grants the credit the ledger says is due. Before a grant it stops the
@@ -219,15 +167,15 @@ func (lp *loop) askToWake() {
 // to its own counter (go-amqp does, unsigned) then arrives at exactly the credit
 // the ledger meant, even after the peer sent a surplus.
 func (lp *loop) flow() {
+	lp.countSettled()
+	lp.countArrivals()
 	if lp.link == nil || lp.draining || lp.failed != nil {
 		return
 	}
-	lp.countSettled()
 	if lp.ledger.grant() == 0 {
 		return
 	}
-	lp.stopPump()
-	if !lp.takeBuffered() {
+	if !lp.takeStock() {
 		return // the link failed; recovering
 	}
 	if n := lp.ledger.grant(); n > 0 {
@@ -237,7 +185,15 @@ func (lp *loop) flow() {
 			lp.ledger.granted(n)
 		}
 	}
-	lp.startPump()
+	// The pump resumes in run once the buffer has gone out.
+}
+
+// takeStock stops the pump and takes in what the driver has buffered, so the
+// ledger has counted every delivery the driver has. It reports false if the link
+// failed or was dropped meanwhile.
+func (lp *loop) takeStock() bool {
+	lp.stopPump()
+	return lp.link != nil && lp.takeBuffered()
 }
 
 // takeBuffered moves what the driver has buffered into the loop without
@@ -249,10 +205,10 @@ func (lp *loop) takeBuffered() bool {
 			if errors.Is(err, context.Canceled) {
 				return true
 			}
-			lp.arrived(arrival{err: err})
+			lp.recover(err)
 			return false
 		}
-		lp.arrived(arrival{d: d})
+		lp.arrived(d)
 		if lp.link == nil {
 			return false // flooded: re-attaching
 		}
@@ -277,46 +233,30 @@ func (lp *loop) countSettled() {
 	lp.seenSettled, lp.seenTaken = settled, taken
 }
 
-// arrivedAll takes in a batch from the pump. When one of them makes the loop
-// drop the link (an error, a flood), the rest belong to a link that is gone.
-func (lp *loop) arrivedAll(batch []arrival) {
-	gen := lp.gen
-	for i, a := range batch {
-		if lp.gen != gen {
-			lp.orphaned(batch[i:])
-			return
-		}
-		lp.arrived(a)
+// countArrivals moves the pump's count of arrivals into the ledger.
+func (lp *loop) countArrivals() {
+	pre, all := lp.r.arrivedPre.Load(), lp.r.arrived.Load()
+	n, p := int64(all-lp.seenArrived), int64(pre-lp.seenArrivedPre)
+	lp.seenArrived, lp.seenArrivedPre = all, pre
+	if n != 0 || p != 0 {
+		lp.ledger.arrived(n-p, p)
+		lp.checkFlood()
 	}
 }
 
-// orphaned disposes of deliveries that arrived on a link already dropped:
-// presettled ones are kept for the application, the others released.
-func (lp *loop) orphaned(batch []arrival) {
-	ctx, cancel := context.WithTimeout(context.Background(), lastWait)
-	defer cancel()
-	for _, a := range batch {
-		switch {
-		case a.err != nil:
-		case a.d.Presettled:
-			lp.ledger.received++
-			lp.ledger.count(true, 1)
-			lp.buf.push(wrap(a.d, lp.settler))
-		default:
-			lp.release(ctx, a.d)
-		}
+// arrived takes in a delivery the loop received itself.
+func (lp *loop) arrived(d *message.Delivery) {
+	if d.Presettled {
+		lp.ledger.arrived(0, 1)
+	} else {
+		lp.ledger.arrived(1, 0)
 	}
+	lp.buf.push(intercept(d, lp.settler))
+	lp.checkFlood()
 }
 
-func (lp *loop) arrived(a arrival) {
-	if a.err != nil {
-		if lp.link != nil { // else the link is already being dropped
-			lp.recover(a.err)
-		}
-		return
-	}
-	lp.ledger.arrived(a.d.Presettled)
-	lp.buf.push(wrap(a.d, lp.settler))
+// checkFlood replaces a link whose peer sent far more than its credit.
+func (lp *loop) checkFlood() {
 	if lp.ledger.flooded() && lp.link != nil {
 		lp.r.log.Error("the peer sent far more than the credit it was granted; attaching a new link",
 			"outstanding", lp.ledger.outstanding, "prefetch", lp.ledger.target())
@@ -373,7 +313,11 @@ func (lp *loop) drainDone(d drainResult) {
 	}
 	if d.err == nil {
 		// The peer has used up or cancelled its credit: what it sent meanwhile
-		// has already arrived, ahead of its answer.
+		// has already arrived, ahead of its answer; count it before zeroing.
+		if !lp.takeStock() {
+			d.reply <- nil // the link failed; recovering
+			return
+		}
 		lp.ledger.outstanding = 0
 		lp.setOutstanding(d.credit)
 		d.reply <- nil

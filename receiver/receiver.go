@@ -42,6 +42,10 @@ type Receiver struct {
 	presTaken  atomic.Uint64 // presettled deliveries taken by consumers
 	wakeAt     atomic.Uint64 // appSettled+presTaken at which the loop wants a poke
 
+	// The pump's count of deliveries it received, and of those presettled.
+	arrived, arrivedPre atomic.Uint64
+	arriveWakeAt        atomic.Uint64 // arrived at which the loop wants a poke
+
 	handling  atomic.Int64
 	runMu     sync.Mutex
 	runClosed bool
@@ -98,14 +102,28 @@ func (r *Receiver) took(d *message.Delivery) {
 	}
 }
 
+// arrive counts a delivery the pump received.
+func (r *Receiver) arrive(presettled bool) {
+	if presettled {
+		r.arrivedPre.Add(1)
+	}
+	if r.arrived.Add(1) >= r.arriveWakeAt.Load() {
+		r.poke()
+	}
+}
+
 // pokeIfDue wakes the loop once enough deliveries have left the client's hands
 // for a grant to be due.
 func (r *Receiver) pokeIfDue() {
 	if r.appSettled.Load()+r.presTaken.Load() >= r.wakeAt.Load() {
-		select {
-		case r.wake <- struct{}{}:
-		default:
-		}
+		r.poke()
+	}
+}
+
+func (r *Receiver) poke() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
 	}
 }
 

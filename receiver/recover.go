@@ -63,15 +63,15 @@ func (lp *loop) releaseBuffered(ctx context.Context) {
 		if d.Presettled {
 			return true
 		}
-		lp.release(ctx, d.DriverHandle().(*message.Delivery))
+		lp.release(ctx, d)
 		lp.ledger.dropped(false)
 		return false
 	})
 }
 
-// release releases a driver's delivery the application never saw.
+// release releases a delivery of the current link the application never saw.
 func (lp *loop) release(ctx context.Context, d *message.Delivery) {
-	if err := d.Release(ctx); err != nil {
+	if err := lp.settler.release(ctx, d); err != nil {
 		lp.r.log.Debug("releasing a buffered delivery failed; the peer takes it back with the link", "err", err)
 	} else {
 		lp.totals.released++

@@ -7,22 +7,27 @@ import (
 	"github.com/amqplink/amqplink/message"
 )
 
-// linkSettler settles the deliveries of one link generation. The receiver hands
-// out its own Delivery for each driver delivery, so that every settlement passes
-// here: the ledger learns of it, and a delivery whose link is gone fails with
-// errorpolicy.ErrLinkLost instead of reaching a dead link.
+// linkSettler settles the deliveries of one link generation. The receiver
+// intercepts the settlement of every delivery before handing it out, so that
+// every settlement passes here: the ledger learns of it, and a delivery whose
+// link is gone fails with errorpolicy.ErrLinkLost instead of reaching a dead
+// link.
 type linkSettler struct {
-	r   *Receiver
-	gen uint64
+	r    *Receiver
+	gen  uint64
+	link message.Settler // the link that received the deliveries
 }
 
-func wrap(d *message.Delivery, s *linkSettler) *message.Delivery {
-	return message.NewDelivery(d.Message, message.DeliveryInfo{
-		Tag:         d.Tag,
-		Redelivered: d.Redelivered,
-		Presettled:  d.Presettled,
-		Driver:      d,
-	}, s)
+// intercept routes d's settlement through s.
+func intercept(d *message.Delivery, s *linkSettler) *message.Delivery {
+	d.Intercept(s)
+	return d
+}
+
+// release releases a delivery the application never saw, on its link, without
+// counting it as settled by the application.
+func (s *linkSettler) release(ctx context.Context, d *message.Delivery) error {
+	return s.link.Settle(ctx, d, message.Released{})
 }
 
 func (s *linkSettler) current() bool { return s.r.gen.Load() == s.gen }
@@ -37,7 +42,7 @@ func (s *linkSettler) Settle(ctx context.Context, d *message.Delivery, o message
 	if !s.current() {
 		return linkLost(nil)
 	}
-	if err := d.DriverHandle().(*message.Delivery).Settle(ctx, o); err != nil {
+	if err := s.link.Settle(ctx, d, o); err != nil {
 		if !s.current() {
 			return linkLost(err)
 		}

@@ -76,6 +76,9 @@ func (r *fakeReceiver) IssueCredit(uint32) error { return nil }
 func (r *fakeReceiver) Receive(context.Context) (*message.Delivery, error) {
 	return nil, errors.New("none")
 }
+func (r *fakeReceiver) Settle(context.Context, *message.Delivery, message.Outcome) error {
+	return errors.New("none received")
+}
 func (r *fakeReceiver) Close(ctx context.Context) error {
 	err := r.c.wait(ctx)
 	r.c.record(r.name)
