@@ -11,7 +11,7 @@ func (lp *loop) close(ctx context.Context) {
 	r.setState(Closing)
 	lp.closing = true
 	lp.ledger.paused = true
-	lp.stopPump() // may find the link failed and start an attach, stopped below
+	lp.stopPump()           // may find the link failed and start an attach, stopped below
 	if lp.stopWait != nil { // an attach is pending: stop it and close what it got
 		lp.stopWait()
 		if a := <-lp.attaching; a.l != nil {
