@@ -36,9 +36,10 @@ func (l *ledger) held() int64 { return l.unsettled + l.presettled }
 func (l *ledger) target() int64 { return max(l.prefetch, l.demand) }
 
 // grant returns the credit to issue now so that held plus outstanding reaches the
-// target, or 0 when no grant is due. Grants go out in batches of a quarter of the
-// target at least, which keeps flow frames few and tops up long before the
-// credit runs out, except when the peer has no credit left: then any room is
+// target, or 0 when no grant is due. Grants go out in batches of half the target
+// at least, which keeps flow frames few (as few as go-amqp's manual-credit users
+// send) and tops up before the credit runs out, except when the peer has no
+// credit left: then any room is
 // granted at once, so a slow consumer is never starved and a surplus is answered
 // promptly (measured on RabbitMQ 3.10: waiting for a full batch then makes its
 // surplus grow, as the broker wraps a negative credit into a large one).

@@ -1,0 +1,250 @@
+package benchmarks
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	amqp "github.com/Azure/go-amqp"
+	"github.com/amqplink/amqplink"
+	"github.com/stretchr/testify/require"
+
+	"github.com/amqplink/amqplink/internal/brokertest"
+	"github.com/amqplink/amqplink/message"
+	"github.com/amqplink/amqplink/receiver"
+)
+
+// benchMessages is how many messages each side receives per round.
+const benchMessages = 10000
+
+// Scenario is one comparison: ours and the baseline receive the same number of
+// messages from fresh queues, interleaved.
+type Scenario struct {
+	Name string
+	ours func(b *testing.B, q string) []time.Duration
+	raw  func(b *testing.B, q string)
+}
+
+// ReceiverScenarios are the receive comparisons with raw go-amqp.
+func ReceiverScenarios() []Scenario {
+	return []Scenario{
+		{"recv-peeklock-300", oursRun(&receiver.Options{Prefetch: 300}), rawManual(300, 1, false)},
+		{"recv-peeklock-300-c16", oursRun(&receiver.Options{Prefetch: 300, Concurrency: 16}), rawManual(300, 16, false)},
+		{"recv-and-delete-300", oursRun(&receiver.Options{Prefetch: 300, Mode: receiver.ReceiveAndDelete}), rawManual(300, 1, true)},
+		{"recv-default", oursReceive(nil), rawDefault},
+	}
+}
+
+// Receiver runs each receive scenario as a sub-benchmark.
+func Receiver(b *testing.B) {
+	for _, sc := range ReceiverScenarios() {
+		if selected(sc.Name) {
+			b.Run(sc.Name, sc.Run)
+		}
+	}
+}
+
+// Run runs the scenario with amqplink and with the raw library in the same
+// process against the same RabbitMQ, interleaved (ours, theirs, ours, theirs),
+// and prints its line:
+//
+//	scenario=<name> ours=<msg/s> baseline=<msg/s> ratio=<ours/baseline> p50_ms=<> p99_ms=<>
+//
+// p50/p99 are our per-message waits in Receive (or between handler calls).
+func (sc Scenario) Run(b *testing.B) {
+	url := brokertest.RabbitMQ(b)
+	admin := brokertest.NewAdmin(b, url)
+	var ours, theirs time.Duration
+	var oursAllocs, theirAllocs uint64
+	var waits []time.Duration
+	for b.Loop() {
+		for range 2 {
+			q := admin.NewQueue(brokertest.QueueOptions{})
+			admin.Publish(q.Name, 0, benchMessages)
+			allocs, start := mallocs(), time.Now()
+			waits = append(waits, sc.ours(b, q.Name)...)
+			ours += time.Since(start)
+			oursAllocs += mallocs() - allocs
+			admin.Delete(q.Name)
+
+			q = admin.NewQueue(brokertest.QueueOptions{})
+			admin.Publish(q.Name, 0, benchMessages)
+			allocs, start = mallocs(), time.Now()
+			sc.raw(b, q.Name)
+			theirs += time.Since(start)
+			theirAllocs += mallocs() - allocs
+			admin.Delete(q.Name)
+		}
+	}
+	n := float64(2 * benchMessages * b.N)
+	oursRate, theirRate := n/ours.Seconds(), n/theirs.Seconds()
+	slices.Sort(waits)
+	p50, p99 := waits[len(waits)/2], waits[len(waits)*99/100]
+	b.ReportMetric(oursRate, "ours-msg/s")
+	b.ReportMetric(theirRate, "baseline-msg/s")
+	b.ReportMetric(oursRate/theirRate, "ratio")
+	// Allocations per message in this process (dial and attach included,
+	// spread over the run): ours through every layer, and go-amqp's own.
+	b.ReportMetric(float64(oursAllocs)/n, "ours-allocs/msg")
+	b.ReportMetric(float64(theirAllocs)/n, "baseline-allocs/msg")
+	fmt.Fprintf(Output, "scenario=%s ours=%.0f baseline=%.0f ratio=%.2f p50_ms=%.3f p99_ms=%.3f\n",
+		sc.Name, oursRate, theirRate, oursRate/theirRate,
+		float64(p50.Microseconds())/1000, float64(p99.Microseconds())/1000)
+}
+
+// mallocs is the number of heap allocations the process has made.
+func mallocs() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.Mallocs
+}
+
+// oursRun consumes with Run; the handler accepts by returning nil.
+func oursRun(o *receiver.Options) func(b *testing.B, q string) []time.Duration {
+	return func(b *testing.B, q string) []time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		r, closeAll := benchReceiver(b, ctx, q, o)
+		defer closeAll()
+		var mu sync.Mutex
+		waits := make([]time.Duration, 0, benchMessages)
+		var got atomic.Int64
+		runCtx, stop := context.WithCancel(ctx)
+		defer stop()
+		last := time.Now()
+		_ = r.Run(runCtx, func(context.Context, *message.Delivery) error {
+			mu.Lock()
+			now := time.Now()
+			waits = append(waits, now.Sub(last))
+			last = now
+			mu.Unlock()
+			if got.Add(1) == benchMessages {
+				stop()
+			}
+			return nil
+		})
+		require.Equal(b, int64(benchMessages), got.Load())
+		require.NoError(b, r.Close(ctx))
+		return waits
+	}
+}
+
+// oursReceive consumes with Receive and Accept.
+func oursReceive(o *receiver.Options) func(b *testing.B, q string) []time.Duration {
+	return func(b *testing.B, q string) []time.Duration {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		r, closeAll := benchReceiver(b, ctx, q, o)
+		defer closeAll()
+		waits := make([]time.Duration, 0, benchMessages)
+		for range benchMessages {
+			start := time.Now()
+			d, err := r.Receive(ctx)
+			require.NoError(b, err)
+			waits = append(waits, time.Since(start))
+			require.NoError(b, d.Accept(ctx))
+		}
+		require.NoError(b, r.Close(ctx))
+		return waits
+	}
+}
+
+func rawDial(b *testing.B) (*amqp.Conn, *amqp.Session) {
+	ctx := context.Background()
+	conn, err := amqp.Dial(ctx, brokertest.RabbitMQ(b), nil)
+	require.NoError(b, err)
+	sess, err := conn.NewSession(ctx, nil)
+	require.NoError(b, err)
+	return conn, sess
+}
+
+// rawManual is go-amqp in manual credit mode: window credits issued and topped
+// up whenever half is used; workers goroutines receive and accept.
+func rawManual(window int, workers int, settled bool) func(b *testing.B, q string) {
+	return func(b *testing.B, q string) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		conn, sess := rawDial(b)
+		defer conn.Close()
+		o := &amqp.ReceiverOptions{Credit: -1}
+		if settled {
+			o.RequestedSenderSettleMode = amqp.SenderSettleModeSettled.Ptr()
+		}
+		rcv, err := sess.NewReceiver(ctx, queueAddress(q), o)
+		require.NoError(b, err)
+		require.NoError(b, rcv.IssueCredit(uint32(window)))
+		var mu sync.Mutex
+		used, got := 0, 0
+		var wg sync.WaitGroup
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					mu.Lock()
+					if got >= benchMessages {
+						mu.Unlock()
+						return
+					}
+					got++
+					mu.Unlock()
+					m, err := rcv.Receive(ctx, nil)
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					if !settled {
+						if err := rcv.AcceptMessage(ctx, m); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+					mu.Lock()
+					if used++; used >= window/2 {
+						_ = rcv.IssueCredit(uint32(used))
+						used = 0
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		_ = sess.Close(ctx)
+	}
+}
+
+// rawDefault is go-amqp with its default receiver options (credit 1).
+func rawDefault(b *testing.B, q string) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	conn, sess := rawDial(b)
+	defer conn.Close()
+	rcv, err := sess.NewReceiver(ctx, queueAddress(q), nil)
+	require.NoError(b, err)
+	for range benchMessages {
+		m, err := rcv.Receive(ctx, nil)
+		require.NoError(b, err)
+		require.NoError(b, rcv.AcceptMessage(ctx, m))
+	}
+	_ = sess.Close(ctx)
+}
+
+// benchReceiver dials RabbitMQ, begins a session and opens a receiver on q;
+// closeAll closes the connection and everything on it.
+func benchReceiver(b *testing.B, ctx context.Context, q string, o *receiver.Options) (r *receiver.Receiver, closeAll func()) {
+	c, err := amqplink.Dial(ctx, brokertest.RabbitMQ(b), nil)
+	require.NoError(b, err)
+	sess, err := c.NewSession(ctx, nil)
+	require.NoError(b, err)
+	r, err = receiver.New(ctx, sess, queueAddress(q), o)
+	require.NoError(b, err)
+	return r, func() { _ = c.Close(ctx) }
+}
+
+// queueAddress is the AMQP 1.0 address of an existing RabbitMQ queue.
+func queueAddress(name string) string { return "/amq/queue/" + name }
