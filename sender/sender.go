@@ -1,0 +1,274 @@
+package sender
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/amqplink/amqplink/errorpolicy"
+	"github.com/amqplink/amqplink/link"
+	"github.com/amqplink/amqplink/message"
+	"github.com/amqplink/amqplink/session"
+)
+
+// Sender sends messages to one target over a link it owns. It is safe for
+// concurrent use.
+type Sender struct {
+	opts  Options
+	lopts link.SenderOptions
+	link  link.SenderLink
+	log   *slog.Logger
+
+	slots chan struct{} // one per unsettled message awaiting its outcome
+
+	// queue carries receipts to the completer in the order they were handed to
+	// the link. Every receipt in it holds a slot, so it never fills.
+	mu      sync.Mutex // guards stopped and sending on queue
+	stopped bool
+	queue   chan *Receipt
+
+	closing   chan struct{}      // closed when Close begins: no new messages
+	life      context.Context    // the completer's waits; ended when Close gives up
+	abandon   context.CancelFunc // ends life
+	completed chan struct{}      // closed when the completer has exited
+
+	pendingMu sync.Mutex
+	pending   []*Receipt // outcomes not known when Close finished
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New attaches a sender link to target on sess. It returns the attach error,
+// such as one matching errorpolicy.ErrNotFound.
+func New(ctx context.Context, sess *session.Session, target string, o *Options) (*Sender, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	opts := o.withDefaults()
+	lopts := opts.linkOptions(target)
+	if err := lopts.Validate(); err != nil {
+		return nil, err
+	}
+	l, err := sess.NewSenderLink(ctx, lopts)
+	if err != nil {
+		return nil, err
+	}
+	life, abandon := context.WithCancel(context.Background())
+	s := &Sender{
+		opts:      opts,
+		lopts:     lopts,
+		link:      l,
+		log:       opts.Logger.With("link", lopts.Name, "target", target),
+		slots:     make(chan struct{}, opts.MaxInFlight),
+		queue:     make(chan *Receipt, opts.MaxInFlight),
+		closing:   make(chan struct{}),
+		life:      life,
+		abandon:   abandon,
+		completed: make(chan struct{}),
+	}
+	go s.complete()
+	return s, nil
+}
+
+// Name is the link name.
+func (s *Sender) Name() string { return s.lopts.Name }
+
+// Address is the target address.
+func (s *Sender) Address() string { return s.lopts.Target }
+
+// MaxMessageSize is the largest message the link accepts.
+func (s *Sender) MaxMessageSize() uint64 { return s.link.MaxMessageSize() }
+
+// InFlight is the number of unsettled messages awaiting their outcome.
+func (s *Sender) InFlight() int { return len(s.slots) }
+
+// Send sends m and waits for its outcome within ctx (see Receipt.Wait). In
+// Settled mode it returns Accepted once m is written.
+func (s *Sender) Send(ctx context.Context, m *message.Message) (message.Outcome, error) {
+	r, err := s.SendAsync(ctx, m)
+	if err != nil {
+		return nil, err
+	}
+	return r.Wait(ctx)
+}
+
+// SendAsync hands m to the link and returns its receipt without waiting for the
+// outcome. It waits, within ctx, while MaxInFlight messages await theirs. A
+// message over the link's size limit fails here, before anything is sent, with
+// errorpolicy.ErrMessageSizeExceeded. In Settled mode the receipt is complete at
+// once, with Accepted.
+func (s *Sender) SendAsync(ctx context.Context, m *message.Message) (*Receipt, error) {
+	if s.opts.Mode == Settled {
+		return s.sendSettled(ctx, m)
+	}
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		select {
+		case s.slots <- struct{}{}:
+		case <-s.closing:
+			return nil, closedErr()
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	select {
+	case <-s.closing:
+		<-s.slots
+		return nil, closedErr()
+	default:
+	}
+	wire, err := s.link.Send(ctx, m, false)
+	if err != nil {
+		<-s.slots
+		return nil, err
+	}
+	r := &Receipt{msg: m, wire: wire, done: make(chan struct{})}
+	if s.opts.Timeout > 0 {
+		r.sent = time.Now()
+	}
+	s.mu.Lock()
+	if s.stopped { // Close gave up on outcomes while this message went out
+		s.mu.Unlock()
+		r.finish(nil, unknown("the sender closed before the peer reported the outcome", nil))
+		s.addPending(r)
+		<-s.slots
+		return r, nil
+	}
+	s.queue <- r
+	s.mu.Unlock()
+	return r, nil
+}
+
+// SendSettled sends m pre-settled: there is no outcome, and a message lost on
+// the way is never reported. It needs Settled or Mixed mode.
+func (s *Sender) SendSettled(ctx context.Context, m *message.Message) error {
+	if s.opts.Mode == Unsettled {
+		return errorpolicy.InvalidOption("sender: SendSettled needs Mode Settled or Mixed")
+	}
+	_, err := s.sendSettled(ctx, m)
+	return err
+}
+
+func (s *Sender) sendSettled(ctx context.Context, m *message.Message) (*Receipt, error) {
+	select {
+	case <-s.closing:
+		return nil, closedErr()
+	default:
+	}
+	if _, err := s.link.Send(ctx, m, true); err != nil {
+		return nil, err
+	}
+	return &Receipt{msg: m, done: closedChan, outcome: message.Accepted{}}, nil
+}
+
+// complete is the completer: one goroutine per sender that awaits outcomes in
+// the order messages were handed to the link, completes their receipts and
+// frees their slots. It ends when Close has stopped the queue and it is empty.
+func (s *Sender) complete() {
+	defer close(s.completed)
+	for r := range s.queue {
+		o, err := s.await(r)
+		r.finish(o, err)
+		if err != nil && s.isClosing() {
+			s.addPending(r)
+		}
+		<-s.slots
+	}
+}
+
+func (s *Sender) await(r *Receipt) (message.Outcome, error) {
+	ctx := s.life
+	if s.opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(s.life, r.sent.Add(s.opts.Timeout))
+		defer cancel()
+	}
+	o, err := r.wire.Wait(ctx)
+	switch {
+	case err == nil:
+		return o, nil
+	case s.life.Err() != nil:
+		return nil, unknown("the sender closed before the peer reported the outcome", nil)
+	case ctx.Err() != nil:
+		return nil, errorpolicy.New(errorpolicy.CondTimeout,
+			fmt.Sprintf("no outcome within %v; the outcome is unknown", s.opts.Timeout), ctx.Err())
+	}
+	return nil, err // the link ended first: the driver's outcome-unknown error
+}
+
+func (s *Sender) isClosing() bool {
+	select {
+	case <-s.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+func (s *Sender) addPending(r *Receipt) {
+	s.pendingMu.Lock()
+	s.pending = append(s.pending, r)
+	s.pendingMu.Unlock()
+}
+
+// Pending returns the receipts of the messages whose outcome was still unknown
+// when Close finished (Close gave up waiting, or the link ended first). Their
+// messages may or may not have reached the target; resending them is the
+// caller's choice.
+func (s *Sender) Pending() []*Receipt {
+	s.pendingMu.Lock()
+	defer s.pendingMu.Unlock()
+	return append([]*Receipt(nil), s.pending...)
+}
+
+// Close stops accepting messages, waits within ctx for the outcomes of those in
+// flight, and detaches the link. When ctx ends first, the receipts still
+// waiting complete with errorpolicy.ErrOutcomeUnknown and Pending returns them;
+// Close then returns an error matching errorpolicy.ErrOutcomeUnknown that says
+// how many. A second Close returns the first one's result.
+func (s *Sender) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
+	return s.closeErr
+}
+
+func (s *Sender) close(ctx context.Context) error {
+	close(s.closing)
+	s.mu.Lock()
+	s.stopped = true
+	close(s.queue)
+	s.mu.Unlock()
+
+	select {
+	case <-s.completed:
+	case <-ctx.Done():
+		s.abandon()
+		<-s.completed // each remaining wait now returns at once
+	}
+	s.abandon()
+
+	detach, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeWait)
+	defer cancel()
+	if err := s.link.Close(detach); err != nil {
+		s.log.Debug("detaching the sender link failed", "err", err)
+	}
+	if n := len(s.Pending()); n > 0 {
+		s.log.Warn("sender closed with outcomes unknown", "messages", n)
+		return unknown(fmt.Sprintf("%d messages' outcomes are unknown; see Pending", n), ctx.Err())
+	}
+	return nil
+}
+
+// closeWait bounds the detach when the caller's context has already ended.
+const closeWait = 5 * time.Second
+
+func closedErr() error {
+	return errorpolicy.New(errorpolicy.CondClosed, "sender is closed", nil)
+}
+
+func unknown(description string, cause error) error {
+	return errorpolicy.New(errorpolicy.CondOutcomeUnknown, description, cause)
+}
