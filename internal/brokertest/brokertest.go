@@ -137,6 +137,8 @@ type Queue struct {
 type QueueOptions struct {
 	// DeadLetter gives the queue a dead-letter exchange bound to a second queue.
 	DeadLetter bool
+	// Args are more queue arguments (x-max-length, x-overflow, …).
+	Args map[string]any
 }
 
 // NewQueue declares a uniquely named, non-durable queue (and its dead-letter
@@ -146,6 +148,9 @@ func (a *Admin) NewQueue(o QueueOptions) Queue {
 	name := fmt.Sprintf("amqplink-test-%s-%d", sanitize(a.t.Name()), time.Now().UnixNano())
 	q := Queue{Name: name}
 	args := amqp091.Table{}
+	for k, v := range o.Args {
+		args[k] = v
+	}
 	err := a.do(func(ch *amqp091.Channel) error {
 		if o.DeadLetter {
 			q.DeadLetter = name + ".dlq"
