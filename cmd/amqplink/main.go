@@ -47,7 +47,8 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, `usage: amqplink <command> [flags]
 
 commands:
-  bench   compare amqplink with raw go-amqp on the local RabbitMQ (amqplink bench -h)`)
+  bench   compare amqplink's receiver and sender with raw go-amqp on the local
+          RabbitMQ (amqplink bench -h)`)
 }
 
 func bench(args []string, stdout, stderr io.Writer) int {
@@ -79,7 +80,7 @@ func bench(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	failed := false
-	for _, sc := range benchmarks.ReceiverScenarios() {
+	for _, sc := range append(benchmarks.ReceiverScenarios(), benchmarks.SenderScenarios()...) {
 		if benchmarks.Only != nil && !benchmarks.Only.MatchString(sc.Name) {
 			continue
 		}

@@ -26,17 +26,19 @@ const benchMessages = 10000
 // messages from fresh queues, interleaved.
 type Scenario struct {
 	Name string
-	ours func(b *testing.B, q string) []time.Duration
-	raw  func(b *testing.B, q string)
+	// prefill is how many messages each side's queue holds before it starts.
+	prefill int
+	ours    func(b *testing.B, q string) []time.Duration
+	raw     func(b *testing.B, q string)
 }
 
 // ReceiverScenarios are the receive comparisons with raw go-amqp.
 func ReceiverScenarios() []Scenario {
 	return []Scenario{
-		{"recv-peeklock-300", oursRun(&receiver.Options{Prefetch: 300}), rawManual(300, 1, false)},
-		{"recv-peeklock-300-c16", oursRun(&receiver.Options{Prefetch: 300, Concurrency: 16}), rawManual(300, 16, false)},
-		{"recv-and-delete-300", oursRun(&receiver.Options{Prefetch: 300, Mode: receiver.ReceiveAndDelete}), rawManual(300, 1, true)},
-		{"recv-default", oursReceive(nil), rawDefault},
+		{"recv-peeklock-300", benchMessages, oursRun(&receiver.Options{Prefetch: 300}), rawManual(300, 1, false)},
+		{"recv-peeklock-300-c16", benchMessages, oursRun(&receiver.Options{Prefetch: 300, Concurrency: 16}), rawManual(300, 16, false)},
+		{"recv-and-delete-300", benchMessages, oursRun(&receiver.Options{Prefetch: 300, Mode: receiver.ReceiveAndDelete}), rawManual(300, 1, true)},
+		{"recv-default", benchMessages, oursReceive(nil), rawDefault},
 	}
 }
 
@@ -55,7 +57,8 @@ func Receiver(b *testing.B) {
 //
 //	scenario=<name> ours=<msg/s> baseline=<msg/s> ratio=<ours/baseline> p50_ms=<> p99_ms=<>
 //
-// p50/p99 are our per-message waits in Receive (or between handler calls).
+// p50/p99 are our per-message waits: in Receive (or between handler calls) for
+// the receive scenarios, in Send or SendAsync for the send ones.
 func (sc Scenario) Run(b *testing.B) {
 	url := brokertest.RabbitMQ(b)
 	admin := brokertest.NewAdmin(b, url)
@@ -65,7 +68,7 @@ func (sc Scenario) Run(b *testing.B) {
 	for b.Loop() {
 		for range 2 {
 			q := admin.NewQueue(brokertest.QueueOptions{})
-			admin.Publish(q.Name, 0, benchMessages)
+			admin.Publish(q.Name, 0, sc.prefill)
 			allocs, start := mallocs(), time.Now()
 			waits = append(waits, sc.ours(b, q.Name)...)
 			ours += time.Since(start)
@@ -73,7 +76,7 @@ func (sc Scenario) Run(b *testing.B) {
 			admin.Delete(q.Name)
 
 			q = admin.NewQueue(brokertest.QueueOptions{})
-			admin.Publish(q.Name, 0, benchMessages)
+			admin.Publish(q.Name, 0, sc.prefill)
 			allocs, start = mallocs(), time.Now()
 			sc.raw(b, q.Name)
 			theirs += time.Since(start)
