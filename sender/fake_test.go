@@ -17,7 +17,7 @@ type fakePeer struct {
 	sent     []*fakeDelivery
 	settled  []*message.Message
 	arrived  chan struct{} // a token per message sent unsettled
-	sendErr  error         // returned by Send when set
+	sendErr  error         // returned by Send when set; set it before sending
 	linkDone chan struct{} // closed to end the link
 	closed   bool
 }

@@ -239,7 +239,10 @@ func TestSendErrorsFreeTheSlot(t *testing.T) {
 	require.ErrorIs(t, err, errorpolicy.ErrMessageSizeExceeded)
 	assert.Equal(t, 0, s.InFlight())
 	p.sendErr = nil
-	go p.settle(0, message.Accepted{})
+	go func() {
+		<-p.arrived // the refused one never reached the peer
+		p.settle(0, message.Accepted{})
+	}()
 	_, err = s.Send(ctx, msg(1))
 	require.NoError(t, err)
 }
