@@ -6,19 +6,27 @@
 #                   integration test would skip
 #   make bench      benchmarks
 #   make lint       gofmt and go vet
-#   make quickstart the quickstart example against AMQPLINK_URL
+#   make fuzz       the fuzz targets of amqptest's codec, FUZZTIME each (default 1m)
+#   make quickstart the quickstart example (embedded broker unless AMQPLINK_URL is set)
 
 GO      ?= go
 PKGS    ?= ./...
 TESTFLAGS ?= -race -count=1 -timeout 15m
+FUZZTIME ?= 1m
+FUZZPKG  := ./amqptest/internal/wire/
 
-.PHONY: test test-all bench lint quickstart brokers brokers-stop
+.PHONY: test test-all bench lint fuzz quickstart brokers brokers-stop
 
 test:
 	$(GO) test $(TESTFLAGS) $(PKGS)
 
 test-all: brokers lint
 	AMQPLINK_REQUIRE_BROKERS=1 $(GO) test $(TESTFLAGS) $(PKGS)
+	$(MAKE) fuzz FUZZTIME=10s
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) $(FUZZPKG)
+	$(GO) test -run '^$$' -fuzz '^FuzzReadFrame$$' -fuzztime $(FUZZTIME) $(FUZZPKG)
 
 bench: brokers
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
@@ -28,10 +36,8 @@ lint:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet $(PKGS)
 
-# Until the embedded broker lands, the quickstart needs a broker: without
-# AMQPLINK_URL it starts the local RabbitMQ first.
+# Without AMQPLINK_URL the quickstart uses the embedded amqptest broker.
 quickstart:
-	@if [ -z "$$AMQPLINK_URL" ]; then bash scripts/brokers.sh start; fi
 	$(GO) run ./examples/quickstart
 
 brokers:

@@ -1,0 +1,190 @@
+package amqptest
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/amqplink/amqplink/amqptest/internal/wire"
+)
+
+// DeadLetterSuffix is appended to a queue's name to name its dead-letter queue,
+// where rejected messages go.
+const DeadLetterSuffix = "/$deadletterqueue"
+
+// message is a stored message: its encoded sections, as they arrived.
+type message struct {
+	data   []byte
+	format uint32
+	seq    uint64 // arrival order in its queue, kept when it is put back
+}
+
+// queue is a FIFO of messages with its consumers. Everything in it is under the
+// server's lock.
+type queue struct {
+	name      string
+	ready     []*message
+	seq       uint64 // the next arrival's seq
+	maxLength int    // 0: unbounded
+	unacked   int // sent to a client and not yet settled
+	consumers []*link
+	next      int // round-robin position among consumers
+}
+
+// QueueOptions configures a queue made with CreateQueue.
+type QueueOptions struct {
+	// MaxLength bounds the ready messages; a message sent to a full queue is
+	// rejected with amqp:resource-limit-exceeded. Default: unbounded.
+	MaxLength int
+}
+
+// CreateQueue makes a queue (or changes the options of an existing one).
+func (s *Server) CreateQueue(name string, o *QueueOptions) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queues[name]
+	if q == nil {
+		q = &queue{name: name}
+		s.queues[name] = q
+	}
+	if o != nil {
+		q.maxLength = o.MaxLength
+	}
+}
+
+// QueueInfo describes a queue.
+type QueueInfo struct {
+	Name      string
+	Ready     int // messages waiting for a consumer
+	Unacked   int // messages sent to a consumer and not yet settled
+	Consumers int
+}
+
+// Queue describes the queue called name, if there is one.
+func (s *Server) Queue(name string) (QueueInfo, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queues[name]
+	if q == nil {
+		return QueueInfo{}, false
+	}
+	return QueueInfo{Name: q.name, Ready: len(q.ready), Unacked: q.unacked, Consumers: len(q.consumers)}, true
+}
+
+// Put adds a message with body as its one data section to the queue called
+// name, creating the queue if needed, and offers it to the consumers.
+func (s *Server) Put(name string, body []byte) {
+	data, err := wire.Append(nil, &wire.Described{Descriptor: wire.DescData, Value: body})
+	if err != nil {
+		panic("amqptest: encoding a data section: " + err.Error()) // cannot happen for []byte
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queues[name]
+	if q == nil {
+		q = &queue{name: name}
+		s.queues[name] = q
+	}
+	q.push(&message{data: data})
+	q.dispatch()
+}
+
+// push adds a new message at the tail.
+func (q *queue) push(m *message) {
+	m.seq = q.seq
+	q.seq++
+	q.ready = append(q.ready, m)
+}
+
+// queueFor finds the queue for a link address, creating it unless the server
+// requires queues to exist. Addresses may name a queue directly or as
+// /queues/<name> or /amq/queue/<name>.
+func (s *Server) queueFor(address string) *queue {
+	name := address
+	for _, prefix := range []string{"/queues/", "/queue/", "/amq/queue/"} {
+		if rest, ok := strings.CutPrefix(address, prefix); ok && rest != "" {
+			name = rest
+			break
+		}
+	}
+	if name == "" {
+		return nil
+	}
+	q := s.queues[name]
+	if q == nil && !s.opts.RequireQueues {
+		q = &queue{name: name}
+		s.queues[name] = q
+	}
+	return q
+}
+
+// enqueue stores a message sent by a client and returns the outcome to report.
+func (s *Server) enqueue(q *queue, m *message) any {
+	if q.maxLength > 0 && len(q.ready) >= q.maxLength {
+		return &wire.Rejected{Error: &wire.Error{Condition: condResourceLimit,
+			Description: "queue " + q.name + " is full"}}
+	}
+	q.push(m)
+	q.dispatch()
+	return &wire.Accepted{}
+}
+
+// settle applies a client's outcome to a message it had received.
+func (s *Server) settle(q *queue, m *message, state any) {
+	switch st := state.(type) {
+	case *wire.Accepted:
+	case *wire.Rejected:
+		_ = st
+		dlq := s.queueFor(q.name + DeadLetterSuffix)
+		if dlq == nil { // queues required: make the dead-letter queue anyway
+			dlq = &queue{name: q.name + DeadLetterSuffix}
+			s.queues[dlq.name] = dlq
+		}
+		dlq.push(&message{data: m.data, format: m.format})
+		dlq.dispatch()
+	case *wire.Released, *wire.Modified, nil:
+		// Back to the head of the queue, to be offered again.
+		q.requeue(m)
+	}
+}
+
+// requeue puts messages back where they were in arrival order, ahead of the
+// messages that came after them.
+func (q *queue) requeue(ms ...*message) {
+	for _, m := range ms {
+		i, _ := slices.BinarySearchFunc(q.ready, m.seq, func(r *message, seq uint64) int { return cmp.Compare(r.seq, seq) })
+		q.ready = slices.Insert(q.ready, i, m)
+	}
+}
+
+// dispatch offers ready messages to consumers with credit, round robin.
+func (q *queue) dispatch() {
+	for len(q.ready) > 0 {
+		l := q.nextConsumer()
+		if l == nil {
+			return
+		}
+		m := q.ready[0]
+		q.ready[0] = nil
+		q.ready = q.ready[1:]
+		l.sess.deliver(l, m)
+	}
+}
+
+func (q *queue) nextConsumer() *link {
+	for range q.consumers {
+		q.next = (q.next + 1) % len(q.consumers)
+		l := q.consumers[q.next]
+		if l.credit > 0 && l.sess.remoteIncomingWindow > 0 {
+			return l
+		}
+	}
+	return nil
+}
+
+// dispatchAll offers every queue's messages; a session window opened.
+func (s *Server) dispatchAll() {
+	for _, q := range s.queues {
+		q.dispatch()
+	}
+}

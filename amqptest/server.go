@@ -1,0 +1,149 @@
+package amqptest
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+)
+
+// Options configures a Server. The zero value (or nil) gives the defaults.
+type Options struct {
+	// Users are the PLAIN credentials the server accepts, user name to
+	// password. Default: none, and every client is let in (ANONYMOUS, or no
+	// SASL at all). With users set, SASL PLAIN is required.
+	Users map[string]string
+	// RequireQueues refuses links to queues not made with CreateQueue, with
+	// amqp:not-found. Default: queues are created on first use.
+	RequireQueues bool
+	// MaxFrameSize is the largest frame the server accepts. Default: 65536.
+	MaxFrameSize uint32
+	// MaxMessageSize is the largest message the server accepts, advertised on
+	// every attach; a larger one detaches its link with
+	// amqp:link:message-size-exceeded. Default: 16 MiB.
+	MaxMessageSize uint64
+	// LinkCredit is the credit the server keeps granted to each client sender
+	// link. Default: 1000.
+	LinkCredit uint32
+	// Logger receives the server's events. Default: discard.
+	Logger *slog.Logger
+}
+
+func (o *Options) withDefaults() Options {
+	var d Options
+	if o != nil {
+		d = *o
+	}
+	if d.MaxFrameSize == 0 {
+		d.MaxFrameSize = 65536
+	}
+	if d.MaxMessageSize == 0 {
+		d.MaxMessageSize = 16 << 20
+	}
+	if d.LinkCredit == 0 {
+		d.LinkCredit = 1000
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	return d
+}
+
+// Server is an in-process AMQP 1.0 broker listening on 127.0.0.1. Its methods
+// are safe for concurrent use.
+type Server struct {
+	opts Options
+	ln   net.Listener
+	log  *slog.Logger
+
+	// mu is the broker's one lock: queues, connections, sessions and links.
+	mu     sync.Mutex
+	queues map[string]*queue
+	conns  map[*conn]struct{}
+	closed bool
+
+	wg sync.WaitGroup // the accept loop and every connection's goroutines
+}
+
+// NewServer starts a server on a free port of 127.0.0.1. Like
+// httptest.NewServer it panics if it cannot listen. Close it when done.
+func NewServer(o *Options) *Server {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(fmt.Sprintf("amqptest: cannot listen on 127.0.0.1: %v", err))
+	}
+	opts := o.withDefaults()
+	s := &Server{
+		opts:   opts,
+		ln:     ln,
+		log:    opts.Logger,
+		queues: map[string]*queue{},
+		conns:  map[*conn]struct{}{},
+	}
+	s.wg.Add(1)
+	go s.accept()
+	return s
+}
+
+// TB is the part of testing.TB that NewTestServer uses.
+type TB interface {
+	Helper()
+	Cleanup(func())
+}
+
+// NewTestServer starts a server that is closed when the test ends.
+func NewTestServer(t TB, o *Options) *Server {
+	t.Helper()
+	s := NewServer(o)
+	t.Cleanup(s.Close)
+	return s
+}
+
+// URL is the server's address as an amqp:// URL, with no credentials.
+func (s *Server) URL() string { return "amqp://" + s.ln.Addr().String() }
+
+// Addr is the server's listening address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Close stops listening, drops every connection without a close frame, and
+// waits for the server's goroutines to end.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	_ = s.ln.Close()
+	for _, c := range conns {
+		c.drop()
+	}
+	s.wg.Wait()
+}
+
+func (s *Server) accept() {
+	defer s.wg.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			return // closed
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			_ = nc.Close()
+			return
+		}
+		c := newConn(s, nc)
+		s.conns[c] = struct{}{}
+		s.wg.Add(2)
+		s.mu.Unlock()
+		go c.serve()
+		go c.write()
+	}
+}
