@@ -1,10 +1,12 @@
 // Quickstart sends three messages to a queue and receives them with PeekLock,
 // accepting each one.
 //
-//	AMQPLINK_URL=amqp://guest:guest@127.0.0.1:5672 go run ./examples/quickstart
+//	go run ./examples/quickstart                                                  # embedded broker
+//	AMQPLINK_URL=amqp://guest:guest@127.0.0.1:5672 go run ./examples/quickstart   # a real one
 //
-// AMQPLINK_URL defaults to the local RabbitMQ that scripts/brokers.sh starts;
-// AMQPLINK_ADDRESS defaults to /queue/amqplink-quickstart (RabbitMQ declares it).
+// Without AMQPLINK_URL it starts amqptest's in-process broker and talks to it
+// over loopback. AMQPLINK_ADDRESS defaults to /queue/amqplink-quickstart (which
+// RabbitMQ declares, and amqptest creates).
 package main
 
 import (
@@ -16,19 +18,26 @@ import (
 	"time"
 
 	"github.com/amqplink/amqplink"
+	"github.com/amqplink/amqplink/amqptest"
 	"github.com/amqplink/amqplink/errorpolicy"
 	"github.com/amqplink/amqplink/link"
 	"github.com/amqplink/amqplink/message"
 )
 
 func main() {
-	url := envOr("AMQPLINK_URL", "amqp://guest:guest@127.0.0.1:5672")
+	url := os.Getenv("AMQPLINK_URL")
+	if url == "" {
+		srv := amqptest.NewServer(nil)
+		defer srv.Close()
+		url = srv.URL()
+		fmt.Printf("no AMQPLINK_URL: using the embedded broker at %s\n", url)
+	}
 	address := envOr("AMQPLINK_ADDRESS", "/queue/amqplink-quickstart")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := run(ctx, url, address); err != nil {
 		if errors.Is(err, errorpolicy.ErrDialFailed) {
-			log.Fatalf("quickstart: %v\nno broker answers; start one with `scripts/brokers.sh start` or set AMQPLINK_URL", err)
+			log.Fatalf("quickstart: %v\nno broker answers at AMQPLINK_URL; unset it to use the embedded broker", err)
 		}
 		log.Fatalf("quickstart: %v", err)
 	}
