@@ -26,7 +26,7 @@ type queue struct {
 	ready     []*message
 	seq       uint64 // the next arrival's seq
 	maxLength int    // 0: unbounded
-	unacked   int // sent to a client and not yet settled
+	unacked   int    // sent to a client and not yet settled
 	consumers []*link
 	next      int // round-robin position among consumers
 }

@@ -34,7 +34,7 @@ type session struct {
 	remoteIncomingWindow uint32 // transfers the client still accepts
 	nextIncomingID       uint32 // the client's next delivery id
 
-	links     map[uint32]*link         // by the client's handle
+	links     map[uint32]*link        // by the client's handle
 	unsettled map[uint32]*outDelivery // server → client deliveries, by delivery id
 }
 
