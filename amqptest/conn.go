@@ -255,6 +255,13 @@ func (c *conn) write() {
 			continue
 		case <-c.wake:
 		}
+		if d := c.s.frameDelay(); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-c.done:
+				return
+			}
+		}
 		c.outMu.Lock()
 		frames := c.out
 		c.out = nil

@@ -17,6 +17,16 @@ type message struct {
 	data   []byte
 	format uint32
 	seq    uint64 // arrival order in its queue, kept when it is put back
+	failed uint32 // failed deliveries (modified with delivery-failed)
+}
+
+// wireData is what the message looks like on the wire: the header carries the
+// failed deliveries as its delivery-count.
+func (m *message) wireData() []byte {
+	if m.failed == 0 {
+		return m.data
+	}
+	return withDeliveryCount(m.data, m.failed)
 }
 
 // queue is a FIFO of messages with its consumers. Everything in it is under the
@@ -26,6 +36,7 @@ type queue struct {
 	ready     []*message
 	seq       uint64 // the next arrival's seq
 	maxLength int    // 0: unbounded
+	maxFailed uint32 // failed deliveries before dead-lettering; 0: never
 	unacked   int    // sent to a client and not yet settled
 	consumers []*link
 	next      int // round-robin position among consumers
@@ -36,6 +47,9 @@ type QueueOptions struct {
 	// MaxLength bounds the ready messages; a message sent to a full queue is
 	// rejected with amqp:resource-limit-exceeded. Default: unbounded.
 	MaxLength int
+	// MaxDeliveryCount moves a message to the dead-letter queue once this many
+	// of its deliveries failed (modified with delivery-failed). Default: never.
+	MaxDeliveryCount int
 }
 
 // CreateQueue makes a queue (or changes the options of an existing one).
@@ -49,6 +63,7 @@ func (s *Server) CreateQueue(name string, o *QueueOptions) {
 	}
 	if o != nil {
 		q.maxLength = o.MaxLength
+		q.maxFailed = uint32(max(0, o.MaxDeliveryCount))
 	}
 }
 
@@ -134,18 +149,31 @@ func (s *Server) settle(q *queue, m *message, state any) {
 	switch st := state.(type) {
 	case *wire.Accepted:
 	case *wire.Rejected:
-		_ = st
-		dlq := s.queueFor(q.name + DeadLetterSuffix)
-		if dlq == nil { // queues required: make the dead-letter queue anyway
-			dlq = &queue{name: q.name + DeadLetterSuffix}
-			s.queues[dlq.name] = dlq
+		s.deadLetter(q, m)
+	case *wire.Modified:
+		if st.DeliveryFailed {
+			m.failed++
+			if q.maxFailed > 0 && m.failed >= q.maxFailed {
+				s.deadLetter(q, m)
+				return
+			}
 		}
-		dlq.push(&message{data: m.data, format: m.format})
-		dlq.dispatch()
-	case *wire.Released, *wire.Modified, nil:
-		// Back to the head of the queue, to be offered again.
+		q.requeue(m)
+	default: // released, or settled with no outcome
 		q.requeue(m)
 	}
+}
+
+// deadLetter moves m to q's dead-letter queue.
+func (s *Server) deadLetter(q *queue, m *message) {
+	name := q.name + DeadLetterSuffix
+	dlq := s.queues[name]
+	if dlq == nil {
+		dlq = &queue{name: name}
+		s.queues[name] = dlq
+	}
+	dlq.push(&message{data: m.data, format: m.format, failed: m.failed})
+	dlq.dispatch()
 }
 
 // requeue puts messages back where they were in arrival order, ahead of the

@@ -60,6 +60,7 @@ type Server struct {
 	mu     sync.Mutex
 	queues map[string]*queue
 	conns  map[*conn]struct{}
+	faults faults
 	closed bool
 
 	wg sync.WaitGroup // the accept loop and every connection's goroutines

@@ -192,16 +192,18 @@ func (s *session) attach(a *wire.Attach) {
 	if address != nil {
 		q = s.c.s.queueFor(*address)
 	}
+	refusal := &wire.Error{Condition: condNotFound, Description: "no such queue"}
+	if q == nil && address != nil {
+		refusal.Description = fmt.Sprintf("no queue %q", *address)
+	}
+	if q != nil && s.c.s.faults.refuse[q.name] != nil {
+		refusal, q = s.c.s.faults.refuse[q.name], nil
+	}
 	if q == nil {
 		// Refuse the AMQP way: attach with no terminus, then detach with the error.
 		reply.Source, reply.Target = nil, nil
 		s.c.send(s.channel, reply, nil)
-		desc := "no such queue"
-		if address != nil {
-			desc = fmt.Sprintf("no queue %q", *address)
-		}
-		s.c.send(s.channel, &wire.Detach{Handle: a.Handle, Closed: true,
-			Error: &wire.Error{Condition: condNotFound, Description: desc}}, nil)
+		s.c.send(s.channel, &wire.Detach{Handle: a.Handle, Closed: true, Error: refusal}, nil)
 		return
 	}
 	l.q = q
@@ -220,7 +222,7 @@ func (s *session) attach(a *wire.Attach) {
 // grant tops the client sender's credit up to Options.LinkCredit.
 func (s *session) grant(l *link) {
 	want := s.c.s.opts.LinkCredit
-	if l.granted > want/2 {
+	if l.granted > want/2 || s.c.s.faults.noCredit {
 		return
 	}
 	l.granted = want
@@ -285,6 +287,9 @@ func (s *session) flow(f *wire.Flow) {
 		l.credit = dc + *f.LinkCredit - l.deliveryCount
 	}
 	l.q.dispatch()
+	if f.Drain && s.c.s.faults.noDrain {
+		return
+	}
 	if f.Drain {
 		// Nothing more to send: use up the credit and say so.
 		l.deliveryCount += l.credit
@@ -424,10 +429,10 @@ func (s *session) deliver(l *link, m *message) {
 		l.q.unacked++
 	}
 	format := m.format
+	data := m.wireData()
 	// Split the message to fit the client's max-frame-size, leaving room for the
 	// frame header and the transfer performative.
 	chunk := int(min(uint64(s.c.maxFrame), 1<<24)) - 128
-	data := m.data
 	first := true
 	for {
 		n := min(len(data), chunk)
