@@ -3,9 +3,11 @@ package amqplink
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/amqplink/amqplink/amqp10"
 	"github.com/amqplink/amqplink/errorpolicy"
+	"github.com/amqplink/amqplink/internal/recovery"
 	"github.com/amqplink/amqplink/link"
 	"github.com/amqplink/amqplink/session"
 )
@@ -39,6 +41,16 @@ type Options struct {
 	// AMQP10 configures the AMQP 1.0 driver (SASL, TLS, timeouts, …).
 	// Default: the driver's defaults.
 	AMQP10 *amqp10.Options
+
+	// NoRecovery keeps the client on its first connection: when it fails, every
+	// session and link on it fails for good. By default a failed connection is
+	// replaced when a receiver or sender next attaches a link (each under its
+	// own errorpolicy.Policy), and sessions begin again on the new connection.
+	NoRecovery bool
+
+	// Logger receives the client's recovery events: reconnects at info, failed
+	// attempts at debug. Default: none.
+	Logger *slog.Logger
 }
 
 // Client is a connection to a broker. It is safe for concurrent use.
@@ -47,18 +59,24 @@ type Client struct {
 }
 
 // Dial connects to the broker at url with the chosen protocol, bounded by ctx.
-// Errors are described on amqp10.Dial.
+// Errors are described on amqp10.Dial. The first connection is made here, so a
+// bad URL or refused credentials fail at once; later connections are made on
+// demand after a failure (see Options.NoRecovery).
 func Dial(ctx context.Context, url string, o *Options) (*Client, error) {
 	if o == nil {
 		o = &Options{}
 	}
 	switch o.Protocol {
 	case AMQP10:
-		c, err := amqp10.Dial(ctx, url, o.AMQP10)
+		dial := func(ctx context.Context) (link.Conn, error) { return amqp10.Dial(ctx, url, o.AMQP10) }
+		c, err := dial(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return &Client{conn: c}, nil
+		if o.NoRecovery {
+			return &Client{conn: c}, nil
+		}
+		return &Client{conn: recovery.New(c, dial, o.Logger)}, nil
 	case AMQP091:
 		return nil, errorpolicy.New(errorpolicy.CondNotSupported, "the AMQP 0-9-1 driver is not available yet", nil)
 	}
@@ -73,10 +91,12 @@ func (c *Client) NewSession(ctx context.Context, o *session.Options) (*session.S
 // Conn returns the driver's connection, for layers that work on the link contract.
 func (c *Client) Conn() link.Conn { return c.conn }
 
-// Done is closed when the connection has ended.
+// Done is closed when the client is closed, or, with Options.NoRecovery, when
+// its connection has ended.
 func (c *Client) Done() <-chan struct{} { return c.conn.Done() }
 
-// Err reports why the connection ended; nil while it lives or after Close.
+// Err reports why the (latest) connection ended; nil while it lives or after
+// Close. With recovery, a new connection is dialed when a link next needs one.
 func (c *Client) Err() error { return c.conn.Err() }
 
 // Close closes the connection and everything on it, waiting at most until ctx ends.
