@@ -34,7 +34,13 @@
 //
 // # Recovery
 //
-// When its link fails, the receiver asks Options.Policy (DefaultPolicy by
-// default) and attaches a new link on the same session; State shows Recovering
-// meanwhile.
+// When its link fails, or an attach is refused, the receiver asks Options.Policy
+// (an *errorpolicy.Policy; nil is the default) what to do. Unless it gives up, the
+// receiver attaches a new link on the same session after the policy's pause; on
+// a Client whose connection died, the session reconnects first, once for all
+// the links that need it. The ledger starts again from the prefetch (or the
+// credit a ResetCredit set), deliveries buffered from the dead link are dropped
+// (the broker offers them again), and State shows Recovering meanwhile. Fatal
+// errors (unauthorized, not found, link stolen, …) end the receiver at once;
+// Receive then returns them.
 package receiver

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/amqplink/amqplink/errorpolicy"
 	"github.com/amqplink/amqplink/link"
@@ -27,6 +28,7 @@ type loop struct {
 	settler *linkSettler
 	pump    *pumpState
 
+	activeAt  time.Time // when the link was attached or last seen to carry a delivery
 	draining  bool
 	drained   chan drainResult
 	attempt   int
@@ -65,6 +67,7 @@ func newLoop(r *Receiver, l link.ReceiverLink) *loop {
 // use makes l the current link and starts its pump.
 func (lp *loop) use(l link.ReceiverLink) {
 	lp.link = l
+	lp.activeAt = time.Now()
 	lp.settler = &linkSettler{r: lp.r, gen: lp.gen, link: l}
 	lp.resumePump()
 }
@@ -239,6 +242,7 @@ func (lp *loop) countArrivals() {
 	n, p := int64(all-lp.seenArrived), int64(pre-lp.seenArrivedPre)
 	lp.seenArrived, lp.seenArrivedPre = all, pre
 	if n != 0 || p != 0 {
+		lp.activeAt = time.Now()
 		lp.ledger.arrived(n-p, p)
 		lp.checkFlood()
 	}

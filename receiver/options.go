@@ -36,26 +36,6 @@ func (m Mode) String() string {
 	return fmt.Sprintf("Mode(%d)", uint8(m))
 }
 
-// Policy decides, after the receiver's link failed with err, whether to attach a
-// new link and after what pause. attempt counts the consecutive failures from 1.
-type Policy func(err error, attempt int) (wait time.Duration, retry bool)
-
-// DefaultPolicy re-attaches after any failure that is not Fatal or Canceled in
-// errorpolicy's classification, up to 5 consecutive attempts, waiting 50 ms and
-// doubling up to 2 s. A new link on a dead connection fails at once, so a lost
-// connection ends the receiver quickly.
-func DefaultPolicy(err error, attempt int) (time.Duration, bool) {
-	switch errorpolicy.ClassOf(err) {
-	case errorpolicy.Fatal, errorpolicy.Canceled:
-		return 0, false
-	}
-	if attempt > 5 {
-		return 0, false
-	}
-	wait := 50 * time.Millisecond << (attempt - 1)
-	return min(wait, 2*time.Second), true
-}
-
 // Options configures a Receiver. The zero value (or nil) gives the defaults.
 type Options struct {
 	// Name is the link name. Default: a unique "amqplink-rcv-<random>".
@@ -86,9 +66,11 @@ type Options struct {
 	// BatchWait is how long ReceiveBatch waits for more messages after the first
 	// one arrives. Default: 20 ms.
 	BatchWait time.Duration
-	// Policy decides whether to re-attach after the link fails. Default:
-	// DefaultPolicy.
-	Policy Policy
+	// Policy decides, when the link fails or an attach is refused, whether to
+	// attach a new link (reconnecting first if the connection is gone) and after
+	// what pause. Nil means the default errorpolicy.Policy: up to 3 consecutive
+	// attempts with backoff, none for Fatal errors.
+	Policy *errorpolicy.Policy
 	// OnStateChange, if set, is called from the receiver's goroutine on every
 	// state change. It must return quickly.
 	OnStateChange func(from, to State)
@@ -112,9 +94,6 @@ func (o *Options) withDefaults() Options {
 	}
 	if d.BatchWait == 0 {
 		d.BatchWait = 20 * time.Millisecond
-	}
-	if d.Policy == nil {
-		d.Policy = DefaultPolicy
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)

@@ -4,21 +4,35 @@ import (
 	"context"
 	"time"
 
+	"github.com/amqplink/amqplink/errorpolicy"
 	"github.com/amqplink/amqplink/message"
 )
 
-// recover handles the failure of the current link: it asks the policy whether to
-// attach a new one, and otherwise fails the receiver.
+// attachTimeout bounds one attempt to attach a new link, reconnecting included,
+// so that a peer that stopped answering costs an attempt, not the receiver.
+const attachTimeout = 30 * time.Second
+
+// recover handles the failure of the current link (or of an attach): it asks the
+// policy whether to attach a new one, and otherwise fails the receiver. Every
+// action but GiveUp attaches again: the session reconnects first when the
+// connection has gone.
 func (lp *loop) recover(cause error) {
 	lp.attempt++
-	wait, retry := lp.r.opts.Policy(cause, lp.attempt)
+	a := errorpolicy.Attempt{N: lp.attempt}
+	if lp.link != nil {
+		a.Idle = time.Since(lp.activeAt)
+	}
+	d := lp.r.opts.Policy.Decide(cause, a)
 	lp.dropLink(cause)
-	if !retry {
+	if d.Action == errorpolicy.GiveUp {
 		lp.fail(cause)
 		return
 	}
-	lp.r.log.Warn("receiver link failed; attaching a new one", "err", cause, "attempt", lp.attempt, "wait", wait)
-	lp.attachAfter(wait)
+	if d.Wait == 0 && a.N == 1 && a.Idle > 0 {
+		lp.attempt = 0 // an idle link's routine detach is not a failed attempt
+	}
+	lp.r.log.Debug("receiver link failed; attaching a new one", "err", cause, "action", d.Action, "attempt", a.N, "wait", d.Wait)
+	lp.attachAfter(d.Wait)
 }
 
 // reattach replaces a working link whose credit can no longer be known.
@@ -92,6 +106,8 @@ func (lp *loop) attachAfter(wait time.Duration) {
 			lp.attaching <- attachResult{err: ctx.Err()}
 			return
 		}
+		ctx, cancel := context.WithTimeout(ctx, attachTimeout)
+		defer cancel()
 		l, err := r.sess.NewReceiverLink(ctx, r.lopts)
 		lp.attaching <- attachResult{l: l, err: err}
 	}()
@@ -108,7 +124,7 @@ func (lp *loop) attached(a attachResult) {
 	lp.totals.recoveries++
 	lp.use(a.l)
 	lp.r.setState(Open)
-	lp.r.log.Info("receiver link attached again")
+	lp.r.log.Info("receiver recovered", "recoveries", lp.totals.recoveries)
 	if lp.explicit != nil {
 		lp.setOutstanding(*lp.explicit)
 		lp.explicit = nil
