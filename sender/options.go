@@ -61,6 +61,15 @@ type Options struct {
 	// is sent, with errorpolicy.ErrMessageSizeExceeded. The peer's limit, if
 	// smaller, wins. Default: link.DefaultMaxMessageSize (1 MiB).
 	MaxMessageSize uint64
+	// Policy decides, when a send or an attach fails, whether to attach a new link
+	// (reconnecting first if the connection is gone) and try again, and after
+	// what pause. Nil means the default errorpolicy.Policy.
+	Policy *errorpolicy.Policy
+	// AtLeastOnce resends, on a new link, messages whose link ended before their
+	// outcome came, so each reaches the target at least once (perhaps twice).
+	// Default false: such messages fail with errorpolicy.ErrOutcomeUnknown and
+	// resending them is the caller's choice, since the peer may have acted.
+	AtLeastOnce bool
 	// Logger receives the sender's events. Default: discard.
 	Logger *slog.Logger
 }

@@ -13,6 +13,7 @@ import (
 type Receipt struct {
 	msg  *message.Message
 	wire link.Receipt
+	gen  uint64    // the link it was sent on
 	sent time.Time // when it was handed to the link; set when Options.Timeout is
 
 	done    chan struct{}

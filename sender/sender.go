@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/amqplink/amqplink/errorpolicy"
@@ -18,8 +19,17 @@ import (
 type Sender struct {
 	opts  Options
 	lopts link.SenderOptions
-	link  link.SenderLink
+	sess  *session.Session
 	log   *slog.Logger
+
+	// The current link; nil after it failed, until a send attaches a new one.
+	cur         atomic.Pointer[attached]
+	relinkMu    sync.Mutex // one attach at a time
+	gens        uint64     // links attached so far; under relinkMu
+	closedLinks bool       // Close detached the last link; under relinkMu
+	maxSize     atomic.Uint64
+	resent      atomic.Uint64         // messages resent after their link ended (AtLeastOnce)
+	fatal       atomic.Pointer[error] // why no link may be attached again
 
 	slots chan struct{} // one per unsettled message awaiting its outcome
 
@@ -60,7 +70,7 @@ func New(ctx context.Context, sess *session.Session, target string, o *Options) 
 	s := &Sender{
 		opts:      opts,
 		lopts:     lopts,
-		link:      l,
+		sess:      sess,
 		log:       opts.Logger.With("link", lopts.Name, "target", target),
 		slots:     make(chan struct{}, opts.MaxInFlight),
 		queue:     make(chan *Receipt, opts.MaxInFlight),
@@ -69,6 +79,7 @@ func New(ctx context.Context, sess *session.Session, target string, o *Options) 
 		abandon:   abandon,
 		completed: make(chan struct{}),
 	}
+	s.install(l)
 	go s.complete()
 	return s, nil
 }
@@ -79,8 +90,13 @@ func (s *Sender) Name() string { return s.lopts.Name }
 // Address is the target address.
 func (s *Sender) Address() string { return s.lopts.Target }
 
-// MaxMessageSize is the largest message the link accepts.
-func (s *Sender) MaxMessageSize() uint64 { return s.link.MaxMessageSize() }
+// MaxMessageSize is the largest message the link accepts (the last attached
+// link's, while a new one is being attached).
+func (s *Sender) MaxMessageSize() uint64 { return s.maxSize.Load() }
+
+// Resent counts messages resent on a new link after theirs ended before their
+// outcome came (Options.AtLeastOnce). Each may have reached the target twice.
+func (s *Sender) Resent() uint64 { return s.resent.Load() }
 
 // InFlight is the number of unsettled messages awaiting their outcome.
 func (s *Sender) InFlight() int { return len(s.slots) }
@@ -121,12 +137,12 @@ func (s *Sender) SendAsync(ctx context.Context, m *message.Message) (*Receipt, e
 		return nil, closedErr()
 	default:
 	}
-	wire, err := s.link.Send(ctx, m, false)
+	wire, gen, err := s.handOver(ctx, m, false)
 	if err != nil {
 		<-s.slots
 		return nil, err
 	}
-	r := &Receipt{msg: m, wire: wire, done: make(chan struct{})}
+	r := &Receipt{msg: m, wire: wire, gen: gen, done: make(chan struct{})}
 	if s.opts.Timeout > 0 {
 		r.sent = time.Now()
 	}
@@ -159,7 +175,7 @@ func (s *Sender) sendSettled(ctx context.Context, m *message.Message) (*Receipt,
 		return nil, closedErr()
 	default:
 	}
-	if _, err := s.link.Send(ctx, m, true); err != nil {
+	if _, _, err := s.handOver(ctx, m, true); err != nil {
 		return nil, err
 	}
 	return &Receipt{msg: m, done: closedChan, outcome: message.Accepted{}}, nil
@@ -171,7 +187,7 @@ func (s *Sender) sendSettled(ctx context.Context, m *message.Message) (*Receipt,
 func (s *Sender) complete() {
 	defer close(s.completed)
 	for r := range s.queue {
-		o, err := s.await(r)
+		o, err := s.awaitResending(r)
 		r.finish(o, err)
 		if err != nil && s.isClosing() {
 			s.addPending(r)
@@ -252,8 +268,14 @@ func (s *Sender) close(ctx context.Context) error {
 
 	detach, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeWait)
 	defer cancel()
-	if err := s.link.Close(detach); err != nil {
-		s.log.Debug("detaching the sender link failed", "err", err)
+	s.relinkMu.Lock()
+	s.closedLinks = true
+	a := s.cur.Swap(nil)
+	s.relinkMu.Unlock()
+	if a != nil {
+		if err := a.link.Close(detach); err != nil {
+			s.log.Debug("detaching the sender link failed", "err", err)
+		}
 	}
 	if n := len(s.Pending()); n > 0 {
 		s.log.Warn("sender closed with outcomes unknown", "messages", n)
