@@ -34,8 +34,13 @@ func rabbit(t *testing.T) (*amqplink.Client, *brokertest.Admin, string) {
 
 func dial(t *testing.T, url string) *amqplink.Client {
 	t.Helper()
+	return dialWith(t, url, nil)
+}
+
+func dialWith(t *testing.T, url string, o *amqplink.Options) *amqplink.Client {
+	t.Helper()
 	ctx := testContext(t)
-	c, err := amqplink.Dial(ctx, url, nil)
+	c, err := amqplink.Dial(ctx, url, o)
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

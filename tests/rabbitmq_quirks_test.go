@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/amqplink/amqplink"
 	"github.com/amqplink/amqplink/errorpolicy"
 	"github.com/amqplink/amqplink/internal/brokertest"
 	"github.com/amqplink/amqplink/link"
@@ -106,7 +107,7 @@ func TestRabbitMQModifiedEndsSession(t *testing.T) {
 func TestRabbitMQDeliveryAnnotationsCloseConnection(t *testing.T) {
 	_, admin, url := rabbit(t)
 	ctx := testContext(t)
-	victim := dial(t, url)
+	victim := dialWith(t, url, &amqplink.Options{NoRecovery: true}) // to see it end
 	bystander := dial(t, url)
 	q := admin.NewQueue(brokertest.QueueOptions{})
 	sess := newSession(t, victim)
