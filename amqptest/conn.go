@@ -118,6 +118,7 @@ func (c *conn) serve() {
 		end := c.handle(f.Channel, perf, f.Payload)
 		c.s.mu.Unlock()
 		if end {
+			c.awaitClose()
 			return
 		}
 	}
@@ -140,6 +141,12 @@ func (c *conn) readFailed(err error) {
 func (c *conn) fail(cond wire.Symbol, description string) {
 	c.s.log.Debug("amqptest: closing connection", "condition", cond, "description", description)
 	c.closeWith(&wire.Error{Condition: cond, Description: description})
+	c.awaitClose()
+}
+
+// awaitClose waits (briefly) for the writer to send the close frame queued by
+// closeWith and end the connection, so that the socket is not closed under it.
+func (c *conn) awaitClose() {
 	select {
 	case <-c.done:
 	case <-time.After(time.Second):
