@@ -3,7 +3,9 @@
 #   make test       unit, in-process and integration tests (integration tests skip
 #                   with a clear message when no broker answers)
 #   make test-all   starts the brokers (scripts/brokers.sh) and fails if any
-#                   integration test would skip
+#                   integration test would skip; prints each package's result and
+#                   the fault tests' fault= lines (full log in TESTLOG)
+#   make faults     only the fault tests (recovery under resets, silence, restarts)
 #   make bench      benchmarks
 #   make lint       gofmt and go vet
 #   make fuzz       the fuzz targets of amqptest's codec, FUZZTIME each (default 2000000x)
@@ -17,15 +19,24 @@ TESTFLAGS ?= -race -count=1 -timeout 15m
 # (golang/go#75804).
 FUZZTIME ?= 2000000x
 FUZZPKG  := ./amqptest/internal/wire/
+TESTLOG ?= /tmp/amqplink-test-all.log
 
-.PHONY: test test-all bench lint fuzz quickstart brokers brokers-stop
+.PHONY: test test-all faults bench lint fuzz quickstart brokers brokers-stop
 
 test:
 	$(GO) test $(TESTFLAGS) $(PKGS)
 
 test-all: brokers lint
-	AMQPLINK_REQUIRE_BROKERS=1 $(GO) test $(TESTFLAGS) $(PKGS)
+	@echo "AMQPLINK_REQUIRE_BROKERS=1 $(GO) test $(TESTFLAGS) -v $(PKGS)  (full log: $(TESTLOG))"
+	@AMQPLINK_REQUIRE_BROKERS=1 $(GO) test $(TESTFLAGS) -v $(PKGS) >$(TESTLOG) 2>&1; rc=$$?; \
+	grep -E '^(fault=|ok |FAIL|--- FAIL|--- SKIP)' $(TESTLOG); \
+	if [ $$rc -ne 0 ]; then echo "--- end of the log:"; tail -n 150 $(TESTLOG); fi; exit $$rc
 	$(MAKE) fuzz FUZZTIME=300000x
+
+faults: brokers
+	@AMQPLINK_REQUIRE_BROKERS=1 $(GO) test $(TESTFLAGS) -v -run 'TestFault' ./tests/ >$(TESTLOG) 2>&1; rc=$$?; \
+	grep -E '^(fault=|ok |FAIL|--- FAIL)' $(TESTLOG); \
+	if [ $$rc -ne 0 ]; then tail -n 150 $(TESTLOG); fi; exit $$rc
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzUnmarshal$$' -fuzztime $(FUZZTIME) $(FUZZPKG)

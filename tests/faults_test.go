@@ -30,7 +30,15 @@ type faultRun struct {
 	Address    string
 	Send, Recv *session.Session
 	Inject     func()
-	Policy     *errorpolicy.Policy
+	// Every, when set, injects the fault on this period for as long as messages
+	// are being sent, instead of Injections times.
+	Every  time.Duration
+	Policy *errorpolicy.Policy
+	// Durable sends durable messages (to survive a broker restart).
+	Durable bool
+	// Rate, when set, paces the sender to about this many messages a second,
+	// so that a run lasts long enough for periodic faults.
+	Rate int
 	// Deadline bounds the whole run. Default: 2 minutes.
 	Deadline time.Duration
 }
@@ -150,8 +158,21 @@ func (f faultRun) run(t *testing.T) faultReport {
 	}()
 	go func() {
 		defer close(receipts)
+		start := time.Now()
 		for i := range f.Total {
-			r, err := snd.SendAsync(ctx, message.NewText(strconv.Itoa(i)))
+			if f.Rate > 0 && i%100 == 0 {
+				due := start.Add(time.Duration(i) * time.Second / time.Duration(f.Rate))
+				select {
+				case <-time.After(time.Until(due)):
+				case <-ctx.Done():
+					return
+				}
+			}
+			m := message.NewText(strconv.Itoa(i))
+			if f.Durable {
+				m.Header = &message.Header{Durable: true}
+			}
+			r, err := snd.SendAsync(ctx, m)
 			if err != nil {
 				t.Logf("message %d not sent: %v", i, err)
 				continue
@@ -161,26 +182,10 @@ func (f faultRun) run(t *testing.T) faultReport {
 		}
 	}()
 
-	// Inject the fault each time another share of the messages has arrived.
-	step := f.Total / (f.Injections + 1)
-	next := step
-	for injected := 0; injected < f.Injections; {
-		select {
-		case n := <-arrivedCh:
-			if n < next {
-				continue
-			}
-			mu.Lock()
-			injectAt = time.Now()
-			mu.Unlock()
-			f.Inject()
-			injected++
-			next += step
-		case err := <-recvDone:
-			t.Fatalf("the receiver stopped: %v", err)
-		case <-ctx.Done():
-			t.Fatalf("stuck before injection %d", injected+1)
-		}
+	if f.Every > 0 {
+		f.injectEvery(t, ctx, confirmDone, recvDone, func() { mu.Lock(); injectAt = time.Now(); mu.Unlock() })
+	} else {
+		f.injectShares(t, ctx, arrivedCh, recvDone, func() { mu.Lock(); injectAt = time.Now(); mu.Unlock() })
 	}
 	select {
 	case <-confirmDone:
@@ -231,6 +236,48 @@ func (f faultRun) run(t *testing.T) faultReport {
 	fmt.Println(report.line(f.Name))
 	t.Log(report.line(f.Name), "resent", report.Resent, "unconfirmed", report.Unconfirmed)
 	return report
+}
+
+// injectShares injects the fault each time another share of the messages has
+// arrived.
+func (f faultRun) injectShares(t *testing.T, ctx context.Context, arrived <-chan int, recvDone <-chan error, mark func()) {
+	step := f.Total / (f.Injections + 1)
+	next := step
+	for injected := 0; injected < f.Injections; {
+		select {
+		case n := <-arrived:
+			if n < next {
+				continue
+			}
+			mark()
+			f.Inject()
+			injected++
+			next += step
+		case err := <-recvDone:
+			t.Fatalf("the receiver stopped: %v", err)
+		case <-ctx.Done():
+			t.Fatalf("stuck before injection %d", injected+1)
+		}
+	}
+}
+
+// injectEvery injects the fault on a period until the sender is done.
+func (f faultRun) injectEvery(t *testing.T, ctx context.Context, sent <-chan struct{}, recvDone <-chan error, mark func()) {
+	tick := time.NewTicker(f.Every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			mark()
+			f.Inject()
+		case <-sent:
+			return
+		case err := <-recvDone:
+			t.Fatalf("the receiver stopped: %v", err)
+		case <-ctx.Done():
+			t.Fatal("stuck while injecting faults")
+		}
+	}
 }
 
 func missingLocked(confirmed []int, seen []int) int {

@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,6 +103,8 @@ func redact(url string) string {
 // inspecting queues.
 type Admin struct {
 	t    testing.TB
+	url  string
+	mu   sync.Mutex // guards conn, which a broker restart replaces
 	conn *amqp091.Connection
 }
 
@@ -112,12 +115,27 @@ func NewAdmin(t testing.TB, url string) *Admin {
 	if err != nil {
 		t.Fatalf("brokertest: admin connection: %v", err)
 	}
-	t.Cleanup(func() { _ = c.Close() })
-	return &Admin{t: t, conn: c}
+	a := &Admin{t: t, conn: c, url: url}
+	t.Cleanup(func() {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		_ = a.conn.Close()
+	})
+	return a
 }
 
 // do runs fn on a fresh channel: a failed 0-9-1 operation closes its channel.
+// A connection lost to a broker restart is dialed again.
 func (a *Admin) do(fn func(ch *amqp091.Channel) error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.conn.IsClosed() {
+		c, err := amqp091.Dial(a.url)
+		if err != nil {
+			return err
+		}
+		a.conn = c
+	}
 	ch, err := a.conn.Channel()
 	if err != nil {
 		return err
@@ -139,10 +157,12 @@ type QueueOptions struct {
 	DeadLetter bool
 	// Args are more queue arguments (x-max-length, x-overflow, …).
 	Args map[string]any
+	// Durable makes the queue survive a broker restart (with durable messages).
+	Durable bool
 }
 
-// NewQueue declares a uniquely named, non-durable queue (and its dead-letter
-// queue) and deletes them at cleanup.
+// NewQueue declares a uniquely named queue (and its dead-letter queue), not
+// durable unless asked, and deletes them at cleanup.
 func (a *Admin) NewQueue(o QueueOptions) Queue {
 	a.t.Helper()
 	name := fmt.Sprintf("amqplink-test-%s-%d", sanitize(a.t.Name()), time.Now().UnixNano())
@@ -160,7 +180,7 @@ func (a *Admin) NewQueue(o QueueOptions) Queue {
 			args["x-dead-letter-exchange"] = ""
 			args["x-dead-letter-routing-key"] = q.DeadLetter
 		}
-		_, err := ch.QueueDeclare(name, false, false, false, false, args)
+		_, err := ch.QueueDeclare(name, o.Durable, false, false, false, args)
 		return err
 	})
 	if err != nil {
