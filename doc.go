@@ -17,14 +17,22 @@
 // The packages, from the top:
 //
 //   - amqplink (this package): Dial chooses a protocol driver and returns a Client.
+//   - receiver: the MessageReceiver (credit ledger, PeekLock, Run, recovery).
+//   - sender: the MessageSender (outcomes, SendAsync receipts, recovery).
 //   - session: a Session owns its links and closes them together.
 //   - link: the contract every protocol driver implements, and link options.
 //   - amqp10: the AMQP 1.0 driver over github.com/Azure/go-amqp.
 //   - message: the protocol-neutral message, outcomes and deliveries.
-//   - errorpolicy: typed errors with a condition, a scope and a recovery class.
+//   - errorpolicy: typed errors with a condition, a scope and a recovery class,
+//     and the Policy that decides retries and recovery.
 //   - sasl: SASL mechanisms as values.
 //   - cbs: connection strings and claims-based security for Azure-style endpoints.
 //
 // Every error is an *errorpolicy.Error (or a context error); match it with
 // errors.Is against the sentinels in errorpolicy, whichever protocol is in use.
+//
+// A Client survives its connection: when the connection dies, the next link that
+// needs it (a receiver or sender recovering under its errorpolicy.Policy) dials a
+// new one, once for all of them, and sessions begin again on it. Options.NoRecovery
+// turns that off.
 package amqplink
