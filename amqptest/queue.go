@@ -2,6 +2,8 @@ package amqptest
 
 import (
 	"cmp"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -131,6 +133,57 @@ func (s *Server) queueFor(address string) *queue {
 		s.queues[name] = q
 	}
 	return q
+}
+
+// batchFormat is the message format of a batch, as Azure Service Bus and Event
+// Hubs take them: the body's data sections each hold one whole encoded message.
+const batchFormat = 0x80013700
+
+// store stores what a client sent (a message, or a batch of them) and returns
+// the outcome to report. A batch is stored whole or not at all.
+func (s *Server) store(q *queue, data []byte, format uint32) any {
+	if format != batchFormat {
+		return s.enqueue(q, &message{data: data, format: format})
+	}
+	msgs, err := splitBatch(data)
+	if err != nil {
+		return &wire.Rejected{Error: &wire.Error{Condition: condDecodeError, Description: "a malformed batch: " + err.Error()}}
+	}
+	if q.maxLength > 0 && len(q.ready)+len(msgs) > q.maxLength {
+		return &wire.Rejected{Error: &wire.Error{Condition: condResourceLimit,
+			Description: fmt.Sprintf("queue %s has no room for a batch of %d", q.name, len(msgs))}}
+	}
+	for _, m := range msgs {
+		q.push(&message{data: m})
+	}
+	q.dispatch()
+	return &wire.Accepted{}
+}
+
+// splitBatch returns the messages in a batch's data sections. Sections other
+// than data (the batch's own header or properties) are skipped.
+func splitBatch(data []byte) ([][]byte, error) {
+	var out [][]byte
+	for len(data) > 0 {
+		v, used, err := wire.Unmarshal(data)
+		if err != nil {
+			return nil, err
+		}
+		data = data[used:]
+		d, ok := v.(*wire.Described)
+		if !ok || d.Descriptor != wire.DescData {
+			continue
+		}
+		b, ok := d.Value.([]byte)
+		if !ok {
+			return nil, errors.New("a data section that is not binary")
+		}
+		out = append(out, b)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no messages in the batch")
+	}
+	return out, nil
 }
 
 // enqueue stores a message sent by a client and returns the outcome to report.

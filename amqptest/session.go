@@ -339,7 +339,7 @@ func (s *session) transfer(t *wire.Transfer, payload []byte) {
 	l.partial = nil
 	l.granted--
 	l.received++
-	state := s.c.s.enqueue(l.q, &message{data: p.data, format: p.format})
+	state := s.c.s.store(l.q, p.data, p.format)
 	if !p.settled {
 		s.c.send(s.channel, &wire.Disposition{Role: wire.RoleReceiver, First: p.id, Settled: true, State: state}, nil)
 	}

@@ -84,3 +84,17 @@ type Receipt interface {
 	// the link ended first (errorpolicy.ErrOutcomeUnknown) or ctx ended.
 	Wait(ctx context.Context) (message.Outcome, error)
 }
+
+// BatchFormat is the AMQP 1.0 message format of a batch: one transfer whose data
+// sections each hold one whole encoded message. Azure Service Bus and Event Hubs
+// accept it, and settle the batch as one.
+const BatchFormat = 0x80013700
+
+// BatchSender is implemented by sender links that can send a batch in
+// BatchFormat. Encode gives a message's encoded form (its size is what counts
+// against a batch's limit); SendBatch sends messages so encoded as one transfer,
+// whose one outcome applies to all of them.
+type BatchSender interface {
+	Encode(m *message.Message) ([]byte, error)
+	SendBatch(ctx context.Context, encoded [][]byte) (Receipt, error)
+}

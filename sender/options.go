@@ -61,6 +61,12 @@ type Options struct {
 	// is sent, with errorpolicy.ErrMessageSizeExceeded. The peer's limit, if
 	// smaller, wins. Default: link.DefaultMaxMessageSize (1 MiB).
 	MaxMessageSize uint64
+	// BatchFormat sends each SendBatch as one transfer in the batch message
+	// format (0x80013700), which Azure Service Bus and Event Hubs accept: one
+	// frame and one outcome for the whole batch. Default false: a batch is sent
+	// as pipelined single messages, which every broker accepts (RabbitMQ would
+	// store a batch-format transfer as one opaque message).
+	BatchFormat bool
 	// Policy decides, when a send or an attach fails, whether to attach a new link
 	// (reconnecting first if the connection is gone) and try again, and after
 	// what pause. Nil means the default errorpolicy.Policy.
@@ -85,6 +91,8 @@ func (o *Options) validate() error {
 		return errorpolicy.InvalidOption(fmt.Sprintf("sender: MaxInFlight %d is negative", o.MaxInFlight))
 	case o.Timeout < 0:
 		return errorpolicy.InvalidOption("sender: Timeout is negative")
+	case o.BatchFormat && o.Mode == Settled:
+		return errorpolicy.InvalidOption("sender: BatchFormat needs Mode Unsettled or Mixed: a batch's outcome is its only report")
 	}
 	return nil
 }

@@ -11,10 +11,11 @@ import (
 // Receipt is the future outcome of one message handed to the link by SendAsync.
 // Its methods are safe for concurrent use.
 type Receipt struct {
-	msg  *message.Message
-	wire link.Receipt
-	gen  uint64    // the link it was sent on
-	sent time.Time // when it was handed to the link; set when Options.Timeout is
+	msg   *message.Message // nil for a batch
+	batch [][]byte         // a batch's encoded messages, sent as one transfer
+	wire  link.Receipt
+	gen   uint64    // the link it was sent on
+	sent  time.Time // when it was handed to the link; set when Options.Timeout is
 
 	done    chan struct{}
 	outcome message.Outcome
@@ -24,7 +25,8 @@ type Receipt struct {
 // closedChan is the Done channel of receipts complete from the start.
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// Message is the message the receipt is for.
+// Message is the message the receipt is for; nil for a batch sent as one
+// transfer.
 func (r *Receipt) Message() *message.Message { return r.msg }
 
 // Done is closed once the outcome is known, or known to be unknowable.

@@ -35,10 +35,10 @@ func (s *Sender) install(l link.SenderLink) *attached {
 // connection dropped, the peer busy) is retried within ctx on a new link; what
 // the policy gives up on is returned. A message that failed to be handed over
 // was not sent, so retrying it repeats nothing.
-func (s *Sender) handOver(ctx context.Context, m *message.Message, settled bool) (link.Receipt, uint64, error) {
+func (s *Sender) handOver(ctx context.Context, m *message.Message, settled bool, batch [][]byte) (link.Receipt, uint64, error) {
 	a := s.cur.Load()
 	if a != nil { // the hot path: one attempt on a live link
-		w, err := a.link.Send(ctx, m, settled)
+		w, err := transmit(ctx, a.link, m, settled, batch)
 		if err == nil {
 			return w, a.gen, nil
 		}
@@ -50,7 +50,7 @@ func (s *Sender) handOver(ctx context.Context, m *message.Message, settled bool)
 		a, err := s.linkFor(ctx)
 		if err == nil {
 			var w link.Receipt
-			if w, err = a.link.Send(ctx, m, settled); err == nil {
+			if w, err = transmit(ctx, a.link, m, settled, batch); err == nil {
 				return w, a.gen, nil
 			}
 		}
@@ -58,6 +58,18 @@ func (s *Sender) handOver(ctx context.Context, m *message.Message, settled bool)
 			return nil, 0, err
 		}
 	}
+}
+
+// transmit sends m, or the encoded batch when there is one, on l.
+func transmit(ctx context.Context, l link.SenderLink, m *message.Message, settled bool, batch [][]byte) (link.Receipt, error) {
+	if batch == nil {
+		return l.Send(ctx, m, settled)
+	}
+	bs, ok := l.(link.BatchSender)
+	if !ok {
+		return nil, errorpolicy.New(errorpolicy.CondNotSupported, "the link cannot send batches", nil)
+	}
+	return bs.SendBatch(ctx, batch)
 }
 
 // retry asks the policy about err, the nth consecutive failure, drops the link
@@ -184,7 +196,7 @@ func (s *Sender) resend(r *Receipt) error {
 		ctx, cancel = context.WithTimeout(ctx, s.opts.Timeout)
 		defer cancel()
 	}
-	w, gen, err := s.handOver(ctx, r.msg, false)
+	w, gen, err := s.handOver(ctx, r.msg, false, r.batch)
 	if err != nil {
 		return err
 	}

@@ -120,6 +120,12 @@ func (s *Sender) SendAsync(ctx context.Context, m *message.Message) (*Receipt, e
 	if s.opts.Mode == Settled {
 		return s.sendSettled(ctx, m)
 	}
+	return s.sendUnsettled(ctx, &Receipt{msg: m})
+}
+
+// sendUnsettled takes a slot in the window, hands r's message (or batch) to the
+// link and queues r for the completer.
+func (s *Sender) sendUnsettled(ctx context.Context, r *Receipt) (*Receipt, error) {
 	select {
 	case s.slots <- struct{}{}:
 	default:
@@ -137,12 +143,12 @@ func (s *Sender) SendAsync(ctx context.Context, m *message.Message) (*Receipt, e
 		return nil, closedErr()
 	default:
 	}
-	wire, gen, err := s.handOver(ctx, m, false)
+	wire, gen, err := s.handOver(ctx, r.msg, false, r.batch)
 	if err != nil {
 		<-s.slots
 		return nil, err
 	}
-	r := &Receipt{msg: m, wire: wire, gen: gen, done: make(chan struct{})}
+	r.wire, r.gen, r.done = wire, gen, make(chan struct{})
 	if s.opts.Timeout > 0 {
 		r.sent = time.Now()
 	}
@@ -175,7 +181,7 @@ func (s *Sender) sendSettled(ctx context.Context, m *message.Message) (*Receipt,
 		return nil, closedErr()
 	default:
 	}
-	if _, _, err := s.handOver(ctx, m, true); err != nil {
+	if _, _, err := s.handOver(ctx, m, true, nil); err != nil {
 		return nil, err
 	}
 	return &Receipt{msg: m, done: closedChan, outcome: message.Accepted{}}, nil

@@ -82,6 +82,9 @@ func (s *Session) NewSenderLink(ctx context.Context, o link.SenderOptions) (link
 		return nil, closedErr()
 	}
 	s.senders[l] = struct{}{}
+	if b, ok := l.(link.BatchSender); ok {
+		return &batchingSender{ownedSender{l, s}, b}, nil
+	}
 	return &ownedSender{l, s}, nil
 }
 
@@ -170,4 +173,11 @@ type ownedSender struct {
 func (s *ownedSender) Close(ctx context.Context) error {
 	s.sess.forgetSender(s.SenderLink)
 	return s.SenderLink.Close(ctx)
+}
+
+// batchingSender keeps the driver's optional BatchSender visible through the
+// wrapper.
+type batchingSender struct {
+	ownedSender
+	link.BatchSender
 }
