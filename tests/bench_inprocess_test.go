@@ -144,3 +144,41 @@ func BenchmarkSendInProcess(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSendBatchInProcess sends batches of 100 in the batch message format
+// (one transfer, one outcome each) to the embedded broker, which splits them as
+// Service Bus does; compare with BenchmarkSendInProcess's single messages. One
+// op is one message.
+func BenchmarkSendBatchInProcess(b *testing.B) {
+	const size = 100
+	payload := []byte("payload")
+	srv := amqptest.NewServer(nil)
+	defer srv.Close()
+	ctx := context.Background()
+	c, err := amqplink.Dial(ctx, srv.URL(), nil)
+	require.NoError(b, err)
+	defer c.Close(ctx)
+	sess, err := c.NewSession(ctx, nil)
+	require.NoError(b, err)
+	s, err := sender.New(ctx, sess, "bench", &sender.Options{BatchFormat: true})
+	require.NoError(b, err)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for sent := 0; sent < b.N; {
+		batch, err := s.NewBatch(0)
+		require.NoError(b, err)
+		for i := 0; i < size && sent < b.N; i++ {
+			if ok, err := batch.TryAdd(message.New(payload)); err != nil || !ok {
+				b.Fatal("a small message did not fit", err)
+			}
+			sent++
+		}
+		if err := s.SendBatch(ctx, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	require.NoError(b, s.Close(ctx))
+	q, _ := srv.Queue("bench")
+	require.Equal(b, b.N, q.Ready, "every message arrived")
+}
