@@ -6,7 +6,9 @@ import (
 	"log/slog"
 
 	"github.com/amqplink/amqplink/amqp10"
+	"github.com/amqplink/amqplink/cbs"
 	"github.com/amqplink/amqplink/errorpolicy"
+	"github.com/amqplink/amqplink/internal/amqpurl"
 	"github.com/amqplink/amqplink/internal/recovery"
 	"github.com/amqplink/amqplink/link"
 	"github.com/amqplink/amqplink/session"
@@ -48,6 +50,16 @@ type Options struct {
 	// own errorpolicy.Policy), and sessions begin again on the new connection.
 	NoRecovery bool
 
+	// TokenProvider turns on claims-based security (Azure Service Bus and Event
+	// Hubs style): before each link attaches, and after each reconnect, a token
+	// for the link's audience (<scheme>://<host>/<address>) is put on the $cbs
+	// node, and refreshed before it expires. The connection itself uses SASL
+	// ANONYMOUS (give the URL no user). Default: none.
+	TokenProvider cbs.TokenProvider
+	// CBS tunes the token refresh (RefreshBefore, Policy). Default: cbs's
+	// defaults; its Audience defaults to the URL's scheme and host.
+	CBS *cbs.Options
+
 	// Logger receives the client's recovery events: reconnects at info, failed
 	// attempts at debug. Default: none.
 	Logger *slog.Logger
@@ -73,10 +85,17 @@ func Dial(ctx context.Context, url string, o *Options) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		if o.NoRecovery {
-			return &Client{conn: c}, nil
+		var conn link.Conn = c
+		if !o.NoRecovery {
+			conn = recovery.New(c, dial, o.Logger)
 		}
-		return &Client{conn: recovery.New(c, dial, o.Logger)}, nil
+		if o.TokenProvider != nil {
+			if conn, err = withCBS(conn, url, o); err != nil {
+				_ = c.Close(ctx)
+				return nil, err
+			}
+		}
+		return &Client{conn: conn}, nil
 	case AMQP091:
 		return nil, errorpolicy.New(errorpolicy.CondNotSupported, "the AMQP 0-9-1 driver is not available yet", nil)
 	}
@@ -101,3 +120,26 @@ func (c *Client) Err() error { return c.conn.Err() }
 
 // Close closes the connection and everything on it, waiting at most until ctx ends.
 func (c *Client) Close(ctx context.Context) error { return c.conn.Close(ctx) }
+
+// withCBS wraps conn so that links are authorized on $cbs first.
+func withCBS(conn link.Conn, rawURL string, o *Options) (link.Conn, error) {
+	var co cbs.Options
+	if o.CBS != nil {
+		co = *o.CBS
+	}
+	if co.Audience == "" {
+		u, err := amqpurl.Parse(rawURL)
+		if err != nil {
+			return nil, err
+		}
+		host := u.HostPort()
+		if !u.PortGiven {
+			host = u.Host // Azure audiences name no port
+		}
+		co.Audience = u.Scheme + "://" + host
+	}
+	if co.Logger == nil {
+		co.Logger = o.Logger
+	}
+	return cbs.NewConn(conn, o.TokenProvider, &co)
+}

@@ -23,6 +23,7 @@ type conn struct {
 	sessions map[uint16]*session
 	maxFrame uint32 // the largest frame the client accepts
 	opened   bool
+	grants   map[string]*grant // tokens put on $cbs, by audience
 
 	// The outbox, under its own lock: frames waiting for the writer.
 	outMu    sync.Mutex

@@ -42,6 +42,13 @@ type queue struct {
 	unacked   int    // sent to a client and not yet settled
 	consumers []*link
 	next      int // round-robin position among consumers
+
+	// A service node: requests sent to it go to node instead of the queue.
+	node nodeHandler
+	// A private queue of responses for one link receiving from a node, whose
+	// target address is replyTo.
+	reply   bool
+	replyTo string
 }
 
 // QueueOptions configures a queue made with CreateQueue.

@@ -13,6 +13,14 @@ type Options struct {
 	// password. Default: none, and every client is let in (ANONYMOUS, or no
 	// SASL at all). With users set, SASL PLAIN is required.
 	Users map[string]string
+	// SASKeys are the shared access keys, key name to key, that the $cbs node
+	// checks SAS tokens against (put-token, type servicebus.windows.net:sastoken).
+	// With keys set, a link to a queue needs a token for an audience covering it
+	// (amqp://host/<queue>, or the host alone for every queue), put on $cbs by
+	// the same connection; otherwise the attach is refused, and a link whose
+	// token expires without a new one is detached, both with
+	// amqp:unauthorized-access. Default: none, and no token is needed.
+	SASKeys map[string]string
 	// RequireQueues refuses links to queues not made with CreateQueue, with
 	// amqp:not-found. Default: queues are created on first use.
 	RequireQueues bool

@@ -153,6 +153,7 @@ func (c *conn) begin(channel uint16, b *wire.Begin) {
 
 // forget ends every session of a connection that is gone.
 func (c *conn) forget() {
+	c.dropGrants()
 	for ch, s := range c.sessions {
 		s.end()
 		delete(c.sessions, ch)
@@ -190,7 +191,13 @@ func (s *session) attach(a *wire.Attach) {
 	}
 	var q *queue
 	if address != nil {
-		q = s.c.s.queueFor(*address)
+		var replyTo string
+		if a.Target != nil && a.Target.Address != nil {
+			replyTo = *a.Target.Address
+		}
+		if q = s.c.s.nodeFor(*address, l.receiving, replyTo); q == nil {
+			q = s.c.s.queueFor(*address)
+		}
 	}
 	refusal := &wire.Error{Condition: condNotFound, Description: "no such queue"}
 	if q == nil && address != nil {
@@ -198,6 +205,10 @@ func (s *session) attach(a *wire.Attach) {
 	}
 	if q != nil && s.c.s.faults.refuse[q.name] != nil {
 		refusal, q = s.c.s.faults.refuse[q.name], nil
+	}
+	if q != nil && q.node == nil && !q.reply && s.c.s.requireTokens() && !s.c.authorized(q.name, time.Now()) {
+		refusal = &wire.Error{Condition: condUnauthorized, Description: fmt.Sprintf("no token covers %q; put one on $cbs first", q.name)}
+		q = nil
 	}
 	if q == nil {
 		// Refuse the AMQP way: attach with no terminus, then detach with the error.
@@ -339,7 +350,12 @@ func (s *session) transfer(t *wire.Transfer, payload []byte) {
 	l.partial = nil
 	l.granted--
 	l.received++
-	state := s.c.s.store(l.q, p.data, p.format)
+	var state any
+	if l.q.node != nil {
+		state = s.c.handleRequest(l.q, p.data)
+	} else {
+		state = s.c.s.store(l.q, p.data, p.format)
+	}
 	if !p.settled {
 		s.c.send(s.channel, &wire.Disposition{Role: wire.RoleReceiver, First: p.id, Settled: true, State: state}, nil)
 	}
