@@ -21,17 +21,18 @@ func TestImportsPointDown(t *testing.T) {
 	upper := []string{module, module + "/session", module + "/receiver", module + "/sender", module + "/cbs"}
 	neutral := append(append([]string{}, wire...), drivers...)
 	forbidden := map[string][]string{
-		module + "/message":     append(append([]string{module + "/link"}, neutral...), upper...),
-		module + "/errorpolicy": append(append([]string{module + "/link", module + "/message"}, neutral...), upper...),
-		module + "/sasl":        append(append([]string{module + "/link"}, neutral...), upper...),
-		module + "/link":        append(append([]string{}, neutral...), upper...),
-		module + "/session":     append(neutral, module),
-		module + "/receiver":    append(neutral, module),
-		module + "/sender":      append(neutral, module),
-		module + "/cbs":         append(neutral, module),
-		module + "/amqp10":      append([]string{module + "/amqp091", "github.com/rabbitmq/amqp091-go"}, upper...),
-		module + "/amqp091":     append([]string{module + "/amqp10", "github.com/Azure/go-amqp"}, upper...),
-		module + "/amqptest":    append(append([]string{module + "/link"}, upper...), drivers...),
+		module + "/message":        append(append([]string{module + "/link"}, neutral...), upper...),
+		module + "/errorpolicy":    append(append([]string{module + "/link", module + "/message"}, neutral...), upper...),
+		module + "/sasl":           append(append([]string{module + "/link"}, neutral...), upper...),
+		module + "/link":           append(append([]string{}, neutral...), upper...),
+		module + "/session":        append(neutral, module),
+		module + "/receiver":       append(neutral, module),
+		module + "/sender":         append(neutral, module),
+		module + "/cbs":            append(neutral, module),
+		module + "/cbs/azidentity": append(neutral, module),
+		module + "/amqp10":         append([]string{module + "/amqp091", "github.com/rabbitmq/amqp091-go"}, upper...),
+		module + "/amqp091":        append([]string{module + "/amqp10", "github.com/Azure/go-amqp"}, upper...),
+		module + "/amqptest":       append(append([]string{module + "/link"}, upper...), drivers...),
 	}
 	seen := 0
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {

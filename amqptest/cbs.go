@@ -32,7 +32,7 @@ type grant struct {
 }
 
 // requireTokens reports whether links need a token.
-func (s *Server) requireTokens() bool { return len(s.opts.SASKeys) > 0 }
+func (s *Server) requireTokens() bool { return len(s.opts.SASKeys) > 0 || s.opts.CheckJWT != nil }
 
 // putToken is the $cbs node: it checks a SAS token and records it for the
 // connection.
@@ -41,15 +41,24 @@ func (s *Server) putToken(c *conn, req request) (response, any) {
 	if op := req.prop("operation"); op != "put-token" {
 		return response{status: 400, description: fmt.Sprintf("unknown operation %q", op)}, accepted
 	}
-	if typ := req.prop("type"); typ != sasTokenType {
-		return response{status: 400, description: fmt.Sprintf("token type %q is not supported here; use %s", typ, sasTokenType)}, accepted
-	}
 	audience := req.prop("name")
 	token, ok := req.body.(string)
 	if !ok || audience == "" {
 		return response{status: 400, description: "put-token needs a name and a string token"}, accepted
 	}
-	expiry, err := s.checkSAS(token, audience, time.Now())
+	var expiry time.Time
+	var err error
+	switch typ := req.prop("type"); {
+	case typ == sasTokenType && len(s.opts.SASKeys) > 0:
+		expiry, err = s.checkSAS(token, audience, time.Now())
+	case typ == "jwt" && s.opts.CheckJWT != nil:
+		expiry, err = s.opts.CheckJWT(token, audience)
+		if err == nil && !expiry.After(time.Now()) {
+			err = errors.New("the token has expired")
+		}
+	default:
+		return response{status: 400, description: fmt.Sprintf("token type %q is not taken here", typ)}, accepted
+	}
 	if err != nil {
 		return response{status: 401, description: err.Error()}, accepted
 	}

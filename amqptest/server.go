@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 )
 
 // Options configures a Server. The zero value (or nil) gives the defaults.
@@ -21,6 +22,11 @@ type Options struct {
 	// token expires without a new one is detached, both with
 	// amqp:unauthorized-access. Default: none, and no token is needed.
 	SASKeys map[string]string
+	// CheckJWT, if set, lets the $cbs node take put-token of type jwt: it
+	// validates a token for an audience and returns when it expires; it runs
+	// under the server's lock, so it must not call the Server. Links then
+	// need a token as with SASKeys. Default: jwt tokens are refused.
+	CheckJWT func(token, audience string) (expiry time.Time, err error)
 	// RequireQueues refuses links to queues not made with CreateQueue, with
 	// amqp:not-found. Default: queues are created on first use.
 	RequireQueues bool
