@@ -156,3 +156,12 @@ func (c *ConnectionString) parseEndpoint(endpoint string) error {
 	}
 	return nil
 }
+
+// TokenProvider returns the provider the string's credentials make: a SASKey
+// for a key pair, a SASToken for a shared access signature.
+func (c *ConnectionString) TokenProvider() TokenProvider {
+	if c.signature != "" {
+		return &SASToken{Signature: c.signature}
+	}
+	return &SASKey{KeyName: c.KeyName, Key: c.key}
+}

@@ -100,3 +100,21 @@ func TestCBSSenderAndFixedToken(t *testing.T) {
 	q, _ := srv.Queue("orders")
 	assert.Equal(t, 1, q.Ready)
 }
+
+// A connection string pointing at the embedded broker (as the Service Bus
+// emulator's do) gives the URL and the token provider.
+func TestCBSFromAConnectionString(t *testing.T) {
+	srv := amqptest.NewTestServer(t, &amqptest.Options{SASKeys: sasKeys})
+	cs, err := cbs.ParseConnectionString("Endpoint=sb://" + srv.Addr().String() +
+		"/;SharedAccessKeyName=RootManageSharedAccessKey;SharedAccessKey=" + sasKeys["RootManageSharedAccessKey"] +
+		";EntityPath=orders;UseDevelopmentEmulator=true")
+	require.NoError(t, err)
+	c := dialWith(t, cs.URL(), &amqplink.Options{TokenProvider: cs.TokenProvider()})
+	s, err := sender.New(testContext(t), newSession(t, c), cs.EntityPath, nil)
+	require.NoError(t, err)
+	closeAtCleanup(t, s.Close)
+	_, err = s.Send(testContext(t), message.NewText("via a connection string"))
+	require.NoError(t, err)
+	q, _ := srv.Queue("orders")
+	assert.Equal(t, 1, q.Ready)
+}
