@@ -35,6 +35,7 @@ type session struct {
 	nextIncomingID       uint32 // the client's next delivery id
 
 	links     map[uint32]*link        // by the client's handle
+	detached  map[uint32]bool         // handles the server detached, awaiting the client's detach
 	unsettled map[uint32]*outDelivery // server → client deliveries, by delivery id
 }
 
@@ -214,7 +215,7 @@ func (s *session) attach(a *wire.Attach) {
 		// Refuse the AMQP way: attach with no terminus, then detach with the error.
 		reply.Source, reply.Target = nil, nil
 		s.c.send(s.channel, reply, nil)
-		s.c.send(s.channel, &wire.Detach{Handle: a.Handle, Closed: true, Error: refusal}, nil)
+		s.sendDetach(a.Handle, refusal)
 		return
 	}
 	l.q = q
@@ -279,6 +280,9 @@ func (s *session) flow(f *wire.Flow) {
 		return
 	}
 	l := s.links[*f.Handle]
+	if l == nil && s.detached[*f.Handle] {
+		return
+	}
 	if l == nil {
 		s.c.closeWith(&wire.Error{Condition: condUnattachedHandle, Description: fmt.Sprintf("flow for handle %d", *f.Handle)})
 		return
@@ -313,6 +317,9 @@ func (s *session) flow(f *wire.Flow) {
 
 func (s *session) transfer(t *wire.Transfer, payload []byte) {
 	l := s.links[t.Handle]
+	if l == nil && s.detached[t.Handle] {
+		return // in flight when the server detached the link: the client learns from the detach
+	}
 	if l == nil || l.receiving {
 		s.c.closeWith(&wire.Error{Condition: condUnattachedHandle, Description: fmt.Sprintf("transfer on handle %d", t.Handle)})
 		return
@@ -390,6 +397,7 @@ func (s *session) disposition(d *wire.Disposition) {
 func (s *session) detach(d *wire.Detach) {
 	l := s.links[d.Handle]
 	if l == nil {
+		delete(s.detached, d.Handle) // the client's answer to our detach
 		return
 	}
 	s.unlink(l)
@@ -399,7 +407,17 @@ func (s *session) detach(d *wire.Detach) {
 // detachWith ends l from the server's side with an error.
 func (s *session) detachWith(l *link, cond wire.Symbol, description string) {
 	s.unlink(l)
-	s.c.send(s.channel, &wire.Detach{Handle: l.handle, Closed: true, Error: &wire.Error{Condition: cond, Description: description}}, nil)
+	s.sendDetach(l.handle, &wire.Error{Condition: cond, Description: description})
+}
+
+// sendDetach detaches handle from the server's side. Until the client answers,
+// what it sent on the handle before it saw the detach is dropped, not an error.
+func (s *session) sendDetach(handle uint32, err *wire.Error) {
+	if s.detached == nil {
+		s.detached = map[uint32]bool{}
+	}
+	s.detached[handle] = true
+	s.c.send(s.channel, &wire.Detach{Handle: handle, Closed: true, Error: err}, nil)
 }
 
 // unlink forgets l; the deliveries it had not settled go back to the queue.
