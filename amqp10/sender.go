@@ -107,7 +107,7 @@ func (s *senderLink) sendError(ctx context.Context, err error) error {
 // just to measure it would double the cost of every send, so the exact size is
 // computed only when the body alone is past half the limit.
 func (s *senderLink) checkSize(m *message.Message, w *amqp.Message) error {
-	body := bodySize(m)
+	body := m.Body.PayloadSize()
 	if body*2 <= s.maxSize {
 		return nil
 	}
@@ -124,20 +124,6 @@ func (s *senderLink) checkSize(m *message.Message, w *amqp.Message) error {
 			fmt.Sprintf("message of %d bytes exceeds the link's limit of %d", size, s.maxSize), nil)
 	}
 	return nil
-}
-
-func bodySize(m *message.Message) uint64 {
-	var n uint64
-	for _, d := range m.Body.Data {
-		n += uint64(len(d))
-	}
-	switch v := m.Body.Value.(type) {
-	case string:
-		n += uint64(len(v))
-	case []byte:
-		n += uint64(len(v))
-	}
-	return n
 }
 
 // Close detaches the link.
@@ -219,7 +205,7 @@ func (s *senderLink) SendBatch(ctx context.Context, encoded [][]byte) (link.Rece
 	w := &amqp.Message{Format: link.BatchFormat, Data: encoded}
 	var size uint64
 	for _, e := range encoded {
-		size += uint64(len(e)) + 8 // each data section's descriptor and length
+		size += uint64(len(e)) + link.BatchSectionOverhead
 	}
 	if size > s.maxSize {
 		return nil, errorpolicy.New(errorpolicy.CondMessageSizeExceeded,

@@ -90,6 +90,10 @@ type Receipt interface {
 // accept it, and settle the batch as one.
 const BatchFormat = 0x80013700
 
+// BatchSectionOverhead bounds what wrapping one encoded message in a data
+// section of a batch adds: a described-type constructor and a 32-bit length.
+const BatchSectionOverhead = 8
+
 // BatchSender is implemented by sender links that can send a batch in
 // BatchFormat. Encode gives a message's encoded form (its size is what counts
 // against a batch's limit); SendBatch sends messages so encoded as one transfer,

@@ -80,3 +80,20 @@ func (m *Message) DecodeJSON(v any) error {
 	}
 	return nil
 }
+
+// PayloadSize is the size in bytes of the body's data sections and of a string or
+// binary amqp-value: what dominates a message's encoded size, known without
+// encoding it. Other values and sequences count for nothing.
+func (b *Body) PayloadSize() uint64 {
+	var n uint64
+	for _, d := range b.Data {
+		n += uint64(len(d))
+	}
+	switch v := b.Value.(type) {
+	case string:
+		n += uint64(len(v))
+	case []byte:
+		n += uint64(len(v))
+	}
+	return n
+}

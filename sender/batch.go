@@ -10,10 +10,6 @@ import (
 	"github.com/amqplink/amqplink/message"
 )
 
-// sectionOverhead bounds what wrapping one encoded message in a data section of
-// a batch adds: a described-type constructor and a 32-bit binary length.
-const sectionOverhead = 8
-
 // Batch collects messages to send together, up to a size in bytes. Build one
 // with Sender.NewBatch, fill it with TryAdd, send it with SendBatch. It is not
 // safe for concurrent use.
@@ -21,8 +17,8 @@ type Batch struct {
 	max    uint64
 	size   uint64
 	msgs   []*message.Message
-	enc    [][]byte
-	encode func(*message.Message) ([]byte, error)
+	enc    [][]byte                               // the encoded messages, in the batch format
+	encode func(*message.Message) ([]byte, error) // nil: pipelined singles
 }
 
 // NewBatch returns an empty batch of at most maxBytes encoded bytes; 0 means the
@@ -36,39 +32,34 @@ func (s *Sender) NewBatch(maxBytes uint64) (*Batch, error) {
 	if s.opts.BatchFormat && maxBytes > limit {
 		return nil, errorpolicy.InvalidOption(fmt.Sprintf("sender: a batch of %d bytes exceeds the link's message size limit of %d", maxBytes, limit))
 	}
-	b := &Batch{max: maxBytes, encode: estimate}
-	if a := s.cur.Load(); a != nil {
-		if bs, ok := a.link.(link.BatchSender); ok {
-			b.encode = bs.Encode
+	b := &Batch{max: maxBytes}
+	if s.opts.BatchFormat {
+		if s.encode == nil {
+			return nil, errorpolicy.New(errorpolicy.CondNotSupported, "sender: the driver cannot send the batch format", nil)
 		}
+		b.encode = s.encode
 	}
 	return b, nil
 }
 
-// estimate stands in for a driver that cannot encode: the body's size, which
-// is what dominates a message's encoded size.
-func estimate(m *message.Message) ([]byte, error) {
-	if m == nil {
-		return nil, errorpolicy.InvalidOption("sender: a nil message")
-	}
-	n := 0
-	for _, d := range m.Body.Data {
-		n += len(d)
-	}
-	if v, ok := m.Body.Value.(string); ok {
-		n += len(v)
-	}
-	return make([]byte, n), nil
-}
-
 // TryAdd adds m if it fits and reports whether it did. A message too large for
-// even an empty batch fails with errorpolicy.ErrMessageSizeExceeded.
+// even an empty batch fails with errorpolicy.ErrMessageSizeExceeded. In the batch
+// format a message counts its encoded size; otherwise its body's size (see
+// message.Body.PayloadSize), since each is encoded when it is sent.
 func (b *Batch) TryAdd(m *message.Message) (bool, error) {
-	enc, err := b.encode(m)
-	if err != nil {
-		return false, err
+	if m == nil {
+		return false, errorpolicy.InvalidOption("sender: TryAdd of a nil message")
 	}
-	need := uint64(len(enc)) + sectionOverhead
+	var enc []byte
+	size := m.Body.PayloadSize()
+	if b.encode != nil {
+		var err error
+		if enc, err = b.encode(m); err != nil {
+			return false, err
+		}
+		size = uint64(len(enc))
+	}
+	need := size + link.BatchSectionOverhead
 	if b.size+need > b.max {
 		if len(b.msgs) == 0 {
 			return false, errorpolicy.New(errorpolicy.CondMessageSizeExceeded,
@@ -78,7 +69,9 @@ func (b *Batch) TryAdd(m *message.Message) (bool, error) {
 	}
 	b.size += need
 	b.msgs = append(b.msgs, m)
-	b.enc = append(b.enc, enc)
+	if enc != nil {
+		b.enc = append(b.enc, enc)
+	}
 	return true, nil
 }
 

@@ -26,6 +26,9 @@ func (s *Sender) install(l link.SenderLink) *attached {
 	s.gens++
 	a := &attached{link: l, gen: s.gens}
 	s.maxSize.Store(l.MaxMessageSize())
+	if bs, ok := l.(link.BatchSender); ok && s.encode == nil {
+		s.encode = bs.Encode // the driver's, the same for every link it makes
+	}
 	s.cur.Store(a)
 	return a
 }
@@ -131,20 +134,23 @@ func (s *Sender) linkFor(ctx context.Context) (*attached, error) {
 }
 
 // drop forgets the link of generation gen after it failed with cause, if it is
-// still the current one, and detaches it in the background. When the policy
-// would not retry cause (the peer revoked access, another client stole the
-// link), no link is attached again: later sends fail with cause.
+// still the current one, and detaches it in the background. When cause is
+// Fatal under the policy (the peer revoked access, another client stole the
+// link), no link is attached again: later sends fail with cause. A spent retry
+// budget is not such a cause: it ends one send, not the sender.
 func (s *Sender) drop(gen uint64, cause error) {
 	a := s.cur.Load()
 	if a == nil || a.gen != gen || !s.cur.CompareAndSwap(a, nil) {
 		return
 	}
-	if d := s.opts.Policy.Decide(cause, errorpolicy.Attempt{N: 1}); d.Action == errorpolicy.GiveUp {
+	if s.opts.Policy.Class(cause) == errorpolicy.Fatal {
 		s.fatal.CompareAndSwap(nil, &cause)
 		s.log.Error("sender link failed for good", "err", cause)
 	}
 	s.log.Debug("sender link dropped", "err", cause)
-	go func() {
+	s.detaching.Add(1)
+	go func() { // Close waits for it
+		defer s.detaching.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), closeWait)
 		defer cancel()
 		_ = a.link.Close(ctx)

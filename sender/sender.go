@@ -28,8 +28,10 @@ type Sender struct {
 	gens        uint64     // links attached so far; under relinkMu
 	closedLinks bool       // Close detached the last link; under relinkMu
 	maxSize     atomic.Uint64
-	resent      atomic.Uint64         // messages resent after their link ended (AtLeastOnce)
-	fatal       atomic.Pointer[error] // why no link may be attached again
+	resent      atomic.Uint64                          // messages resent after their link ended (AtLeastOnce)
+	fatal       atomic.Pointer[error]                  // why no link may be attached again
+	encode      func(*message.Message) ([]byte, error) // the driver's batch encoder; set by the first link
+	detaching   sync.WaitGroup                         // detaches of dropped links, which Close waits for
 
 	slots chan struct{} // one per unsettled message awaiting its outcome
 
@@ -283,6 +285,7 @@ func (s *Sender) close(ctx context.Context) error {
 			s.log.Debug("detaching the sender link failed", "err", err)
 		}
 	}
+	s.detaching.Wait() // each bounded by closeWait
 	if n := len(s.Pending()); n > 0 {
 		s.log.Warn("sender closed with outcomes unknown", "messages", n)
 		return unknown(fmt.Sprintf("%d messages' outcomes are unknown; see Pending", n), ctx.Err())

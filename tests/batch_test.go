@@ -52,6 +52,15 @@ func receiveN(t *testing.T, sess *session.Session, source string, n int) []strin
 	return got
 }
 
+// newTestSender attaches a sender to target, closed when the test ends.
+func newTestSender(t *testing.T, sess *session.Session, target string, o *sender.Options) *sender.Sender {
+	t.Helper()
+	s, err := sender.New(testContext(t), sess, target, o)
+	require.NoError(t, err)
+	closeAtCleanup(t, s.Close)
+	return s
+}
+
 func numbers(n int) []string {
 	out := make([]string, n)
 	for i := range out {
@@ -63,9 +72,7 @@ func numbers(n int) []string {
 func TestBatchFormatArrivesAsSeparateMessages(t *testing.T) {
 	srv, sess := embedded(t, nil)
 	ctx := testContext(t)
-	s, err := sender.New(ctx, sess, "orders", &sender.Options{BatchFormat: true})
-	require.NoError(t, err)
-	closeAtCleanup(t, s.Close)
+	s := newTestSender(t, sess, "orders", &sender.Options{BatchFormat: true})
 
 	b, err := s.NewBatch(0)
 	require.NoError(t, err)
@@ -80,9 +87,7 @@ func TestBatchIsAcceptedOrRejectedWhole(t *testing.T) {
 	srv, sess := embedded(t, nil)
 	srv.CreateQueue("small", &amqptest.QueueOptions{MaxLength: 50})
 	ctx := testContext(t)
-	s, err := sender.New(ctx, sess, "small", &sender.Options{BatchFormat: true})
-	require.NoError(t, err)
-	closeAtCleanup(t, s.Close)
+	s := newTestSender(t, sess, "small", &sender.Options{BatchFormat: true})
 
 	b, err := s.NewBatch(0)
 	require.NoError(t, err)
@@ -96,10 +101,7 @@ func TestBatchIsAcceptedOrRejectedWhole(t *testing.T) {
 
 func TestBatchStopsAtItsSize(t *testing.T) {
 	_, sess := embedded(t, nil)
-	ctx := testContext(t)
-	s, err := sender.New(ctx, sess, "orders", &sender.Options{BatchFormat: true})
-	require.NoError(t, err)
-	closeAtCleanup(t, s.Close)
+	s := newTestSender(t, sess, "orders", &sender.Options{BatchFormat: true})
 
 	b, err := s.NewBatch(4096)
 	require.NoError(t, err)
@@ -123,9 +125,7 @@ func TestBatchOnRabbitMQIsPipelinedSingles(t *testing.T) {
 	q := admin.NewQueue(brokertest.QueueOptions{})
 	sess := newSession(t, c)
 	ctx := testContext(t)
-	s, err := sender.New(ctx, sess, queueAddress(q.Name), nil)
-	require.NoError(t, err)
-	closeAtCleanup(t, s.Close)
+	s := newTestSender(t, sess, queueAddress(q.Name), nil)
 
 	b, err := s.NewBatch(0)
 	require.NoError(t, err)
@@ -135,4 +135,26 @@ func TestBatchOnRabbitMQIsPipelinedSingles(t *testing.T) {
 	defer cancel()
 	assert.Equal(t, 100, admin.WaitReady(wait, q.Name, 100), "counted at the broker")
 	assert.Equal(t, numbers(100), receiveN(t, sess, queueAddress(q.Name), 100))
+}
+
+// A batch made while the sender has no link (its last one failed, the next is
+// not attached yet) still carries its messages intact.
+func TestBatchMadeWhileRecoveringIsIntact(t *testing.T) {
+	srv, sess := embedded(t, nil)
+	ctx := testContext(t)
+	s := newTestSender(t, sess, "orders", &sender.Options{BatchFormat: true, Policy: &errorpolicy.Policy{MaxRetries: -1}})
+
+	srv.RefuseAttach("orders", "amqp:resource-locked", "not now")
+	srv.DetachLinks("orders", "amqp:link:detach-forced", "fault test")
+	require.Eventually(t, func() bool {
+		_, err := s.Send(ctx, message.NewText("lost link"))
+		return err != nil
+	}, 5*time.Second, 10*time.Millisecond, "the send fails while no link can attach")
+	srv.RefuseAttach("orders", "", "")
+
+	b, err := s.NewBatch(0)
+	require.NoError(t, err)
+	require.Equal(t, 3, fillBatch(t, b, 3))
+	require.NoError(t, s.SendBatch(ctx, b))
+	assert.Equal(t, numbers(3), receiveN(t, sess, "orders", 3))
 }
