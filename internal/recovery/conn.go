@@ -39,7 +39,7 @@ type Conn struct {
 
 	done     chan struct{} // closed by Close
 	closeErr error
-	dials    uint64 // reconnects, for tests and logs
+	retiring sync.WaitGroup // closes of retired connections, which Close waits for
 }
 
 var _ link.Conn = (*Conn)(nil)
@@ -100,7 +100,6 @@ func (c *Conn) current(ctx context.Context) (link.Conn, uint64, error) {
 		}
 		c.cur = conn
 		c.rev++
-		c.dials++
 		rev := c.rev
 		c.mu.Unlock()
 		c.log.Info("reconnected", "revision", rev, "after", time.Since(start))
@@ -117,7 +116,9 @@ func (c *Conn) retire(rev uint64) {
 	old := c.cur
 	c.cur = nil
 	c.lastErr = old.Err()
+	c.retiring.Add(1)
 	go func() { // a failed connection usually closes at once; never block the caller
+		defer c.retiring.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		_ = old.Close(ctx)
@@ -164,10 +165,7 @@ func (c *Conn) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.cur != nil {
-		if err := c.cur.Err(); err != nil {
-			return err
-		}
-		return nil
+		return c.cur.Err()
 	}
 	if c.closed {
 		return nil
@@ -195,6 +193,7 @@ func (c *Conn) Close(ctx context.Context) error {
 			err = nil // it had already failed; closing it is not an error
 		}
 	}
+	c.retiring.Wait() // each bounded by a second
 	c.closeErr = err
 	close(c.done)
 	return err
