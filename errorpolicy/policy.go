@@ -72,8 +72,9 @@ const (
 //     attempt doubles the wait, up to MaxDelay (10 s), with ±20% jitter so that
 //     many clients failing together do not return together.
 //   - A link detached after sitting idle for IdleThreshold (5 min) or longer gets
-//     one immediate re-attach that does not count as an attempt: Service Bus
-//     detaches links idle for 10 minutes, and that is routine, not a failure.
+//     one immediate re-attach, even under a policy that allows no retries:
+//     Service Bus detaches links idle for 10 minutes, and that is routine, not a
+//     failure.
 //   - The caller's context bounds everything: the operation that asked ends when
 //     its context does, whatever the policy says.
 //
@@ -87,7 +88,8 @@ type Policy struct {
 	// MaxDelay caps the wait between retries. Default 10 s.
 	MaxDelay time.Duration
 	// IdleThreshold is how long a link must have been idle for its detach to be
-	// answered with an immediate re-attach. Default 5 min; negative turns the rule off.
+	// answered with an immediate re-attach whatever MaxRetries says. Default
+	// 5 min; negative turns the rule off.
 	IdleThreshold time.Duration
 	// Classes overrides the class of particular conditions (see DefaultClass), say
 	// to treat amqp:resource-limit-exceeded as Retry for a throttling broker.

@@ -64,10 +64,14 @@ func TestDefaultPolicyBacksOffAndGivesUp(t *testing.T) {
 }
 
 func TestIdleDetachIsReattachedAtOnce(t *testing.T) {
-	var p *errorpolicy.Policy
+	noRetries := &errorpolicy.Policy{MaxRetries: -1}
 	detach := remote(errorpolicy.CondDetachForced, errorpolicy.ScopeLink)
-	d := p.Decide(detach, errorpolicy.Attempt{N: 1, Idle: 10 * time.Minute})
-	assert.Equal(t, errorpolicy.Decision{Action: errorpolicy.Reattach}, d)
+	d := noRetries.Decide(detach, errorpolicy.Attempt{N: 1, Idle: 10 * time.Minute})
+	assert.Equal(t, errorpolicy.Decision{Action: errorpolicy.Reattach}, d, "an idle link is re-attached even with no retries allowed")
+	assert.Equal(t, errorpolicy.GiveUp, noRetries.Decide(detach, errorpolicy.Attempt{N: 1, Idle: time.Second}).Action,
+		"a busy link's detach is a failure like any other")
+	assert.Equal(t, errorpolicy.GiveUp, noRetries.Decide(detach, errorpolicy.Attempt{N: 2, Idle: time.Hour}).Action,
+		"only once")
 
 	off := &errorpolicy.Policy{IdleThreshold: -1, MaxRetries: -1}
 	assert.Equal(t, errorpolicy.GiveUp, off.Decide(detach, errorpolicy.Attempt{N: 1, Idle: time.Hour}).Action,

@@ -28,9 +28,6 @@ func (lp *loop) recover(cause error) {
 		lp.fail(cause)
 		return
 	}
-	if d.Wait == 0 && a.N == 1 && a.Idle > 0 {
-		lp.attempt = 0 // an idle link's routine detach is not a failed attempt
-	}
 	lp.r.log.Debug("receiver link failed; attaching a new one", "err", cause, "action", d.Action, "attempt", a.N, "wait", d.Wait)
 	lp.attachAfter(d.Wait)
 }
