@@ -48,7 +48,6 @@ type Conn struct {
 	rpcSess    link.Session
 	grants     map[string]grant // by audience
 	refreshing map[string]bool  // audiences with a refresher
-	failures   map[string]error // a refresher's last failure
 	putMu      sync.Mutex       // one put-token exchange at a time
 
 	life context.Context
@@ -178,6 +177,7 @@ func (c *Conn) refresh(aud string) {
 		c.mu.Unlock()
 	}()
 	attempt := 0
+	var lastErr error
 	for {
 		c.mu.Lock()
 		expiry := c.grants[aud].expiry
@@ -185,9 +185,9 @@ func (c *Conn) refresh(aud string) {
 		remaining := time.Until(expiry)
 		wait := remaining - min(c.opts.RefreshBefore, remaining/2)
 		if attempt > 0 {
-			d := c.opts.Policy.Decide(c.lastErr(aud), errorpolicy.Attempt{N: attempt})
+			d := c.opts.Policy.Decide(lastErr, errorpolicy.Attempt{N: attempt})
 			if d.Action == errorpolicy.GiveUp {
-				c.log.Warn("token refresh failed; giving up", "audience", aud, "err", c.lastErr(aud))
+				c.log.Warn("token refresh failed; giving up", "audience", aud, "err", lastErr)
 				return
 			}
 			wait = d.Wait
@@ -204,7 +204,7 @@ func (c *Conn) refresh(aud string) {
 		cancel()
 		if err != nil {
 			attempt++
-			c.setLastErr(aud, err)
+			lastErr = err
 			c.log.Debug("token refresh failed", "audience", aud, "err", err, "attempt", attempt)
 			continue
 		}
@@ -214,22 +214,6 @@ func (c *Conn) refresh(aud string) {
 
 // refreshTimeout bounds one refresh.
 const refreshTimeout = 30 * time.Second
-
-// lastErr and setLastErr keep a refresher's last failure for its policy.
-func (c *Conn) lastErr(aud string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.failures[aud]
-}
-
-func (c *Conn) setLastErr(aud string, err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.failures == nil {
-		c.failures = map[string]error{}
-	}
-	c.failures[aud] = err
-}
 
 // NewSession begins a session whose links are authorized before they attach.
 func (c *Conn) NewSession(ctx context.Context, o link.SessionOptions) (link.Session, error) {

@@ -196,13 +196,7 @@ func (f faultRun) run(t *testing.T) faultReport {
 	missing := func() int {
 		mu.Lock()
 		defer mu.Unlock()
-		n := 0
-		for _, i := range confirmed {
-			if seen[i] == 0 {
-				n++
-			}
-		}
-		return n
+		return missingLocked(confirmed, seen)
 	}
 	for missing() > 0 && ctx.Err() == nil {
 		select {
@@ -280,6 +274,7 @@ func (f faultRun) injectEvery(t *testing.T, ctx context.Context, sent <-chan str
 	}
 }
 
+// missingLocked counts confirmed messages not seen; callers hold the run's lock.
 func missingLocked(confirmed []int, seen []int) int {
 	n := 0
 	for _, i := range confirmed {
