@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/amqplink/amqplink/amqp091"
 	"github.com/amqplink/amqplink/amqp10"
 	"github.com/amqplink/amqplink/cbs"
 	"github.com/amqplink/amqplink/errorpolicy"
@@ -21,7 +22,7 @@ type Protocol uint8
 const (
 	// AMQP10 is AMQP 1.0, the default.
 	AMQP10 Protocol = iota
-	// AMQP091 is AMQP 0-9-1 (RabbitMQ's native protocol). Not available yet.
+	// AMQP091 is AMQP 0-9-1, RabbitMQ's native protocol (package amqp091).
 	AMQP091
 )
 
@@ -43,6 +44,10 @@ type Options struct {
 	// AMQP10 configures the AMQP 1.0 driver (SASL, TLS, timeouts, …).
 	// Default: the driver's defaults.
 	AMQP10 *amqp10.Options
+
+	// AMQP091 configures the AMQP 0-9-1 driver (SASL, TLS, heartbeat, failover
+	// hosts, …). Default: the driver's defaults.
+	AMQP091 *amqp091.Options
 
 	// NoRecovery keeps the client on its first connection: when it fails, every
 	// session and link on it fails for good. By default a failed connection is
@@ -71,35 +76,40 @@ type Client struct {
 }
 
 // Dial connects to the broker at url with the chosen protocol, bounded by ctx.
-// Errors are described on amqp10.Dial. The first connection is made here, so a
+// Errors are described on amqp10.Dial and amqp091.Dial. The first connection is made here, so a
 // bad URL or refused credentials fail at once; later connections are made on
 // demand after a failure (see Options.NoRecovery).
 func Dial(ctx context.Context, url string, o *Options) (*Client, error) {
 	if o == nil {
 		o = &Options{}
 	}
+	var dial func(ctx context.Context) (link.Conn, error)
 	switch o.Protocol {
 	case AMQP10:
-		dial := func(ctx context.Context) (link.Conn, error) { return amqp10.Dial(ctx, url, o.AMQP10) }
-		c, err := dial(ctx)
-		if err != nil {
+		dial = func(ctx context.Context) (link.Conn, error) { return amqp10.Dial(ctx, url, o.AMQP10) }
+	case AMQP091:
+		if o.TokenProvider != nil {
+			return nil, errorpolicy.InvalidOption("amqplink: claims-based security (TokenProvider) is AMQP 1.0 only")
+		}
+		dial = func(ctx context.Context) (link.Conn, error) { return amqp091.Dial(ctx, url, o.AMQP091) }
+	default:
+		return nil, errorpolicy.InvalidOption(fmt.Sprintf("amqplink: unknown %s", o.Protocol))
+	}
+	c, err := dial(ctx)
+	if err != nil {
+		return nil, err
+	}
+	conn := c
+	if !o.NoRecovery {
+		conn = recovery.New(c, dial, o.Logger)
+	}
+	if o.TokenProvider != nil {
+		if conn, err = withCBS(conn, url, o); err != nil {
+			_ = c.Close(ctx)
 			return nil, err
 		}
-		var conn link.Conn = c
-		if !o.NoRecovery {
-			conn = recovery.New(c, dial, o.Logger)
-		}
-		if o.TokenProvider != nil {
-			if conn, err = withCBS(conn, url, o); err != nil {
-				_ = c.Close(ctx)
-				return nil, err
-			}
-		}
-		return &Client{conn: conn}, nil
-	case AMQP091:
-		return nil, errorpolicy.New(errorpolicy.CondNotSupported, "the AMQP 0-9-1 driver is not available yet", nil)
 	}
-	return nil, errorpolicy.InvalidOption(fmt.Sprintf("amqplink: unknown %s", o.Protocol))
+	return &Client{conn: conn}, nil
 }
 
 // NewSession begins a session that owns the links opened through it.

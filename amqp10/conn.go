@@ -2,10 +2,8 @@ package amqp10
 
 import (
 	"context"
-	"crypto/tls"
 	"log/slog"
 	"maps"
-	"net"
 	"sync"
 
 	amqp "github.com/Azure/go-amqp"
@@ -13,6 +11,7 @@ import (
 	"github.com/amqplink/amqplink/errorpolicy"
 	"github.com/amqplink/amqplink/internal/amqpurl"
 	"github.com/amqplink/amqplink/internal/coalesce"
+	"github.com/amqplink/amqplink/internal/netdial"
 	"github.com/amqplink/amqplink/link"
 	"github.com/amqplink/amqplink/sasl"
 )
@@ -66,7 +65,7 @@ func Dial(ctx context.Context, rawURL string, o *Options) (*Conn, error) {
 		logger = slog.Default()
 	}
 
-	netConn, err := dialNet(ctx, u, o.TLSConfig)
+	netConn, err := netdial.Dial(ctx, u, o.TLSConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -114,36 +113,6 @@ func wireConnOptions(u *amqpurl.URL, o *Options, saslType amqp.SASLType) *amqp.C
 		co.MaxSessions = DefaultMaxSessions
 	}
 	return co
-}
-
-// dialNet makes the TCP (and TLS) connection ourselves rather than through
-// go-amqp's Dial, so that refused connections, certificate failures and SASL
-// failures come back as distinct errors, and SNI is always the URL's host.
-func dialNet(ctx context.Context, u *amqpurl.URL, tlsConfig *tls.Config) (net.Conn, error) {
-	var d net.Dialer
-	if !u.TLS() {
-		c, err := d.DialContext(ctx, "tcp", u.HostPort())
-		if err != nil {
-			return nil, dialError(err, "dial")
-		}
-		return c, nil
-	}
-	cfg := &tls.Config{}
-	if tlsConfig != nil {
-		cfg = tlsConfig.Clone()
-	}
-	if cfg.ServerName == "" {
-		cfg.ServerName = u.Host
-	}
-	if cfg.MinVersion == 0 {
-		cfg.MinVersion = tls.VersionTLS12
-	}
-	td := tls.Dialer{NetDialer: &d, Config: cfg}
-	c, err := td.DialContext(ctx, "tcp", u.HostPort())
-	if err != nil {
-		return nil, dialError(err, "dial")
-	}
-	return c, nil
 }
 
 func mechanismFromURL(u *amqpurl.URL) sasl.Mechanism {

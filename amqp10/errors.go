@@ -2,15 +2,13 @@ package amqp10
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"net"
 	"strings"
 
 	amqp "github.com/Azure/go-amqp"
 
 	"github.com/amqplink/amqplink/errorpolicy"
+	"github.com/amqplink/amqplink/internal/netdial"
 )
 
 // translate turns any error go-amqp returns into an *errorpolicy.Error. scope is
@@ -110,21 +108,8 @@ func classFor(cond errorpolicy.Condition, scope errorpolicy.Scope) errorpolicy.C
 
 // dialError classifies a failure to reach the broker or to complete the handshake.
 func dialError(err error, stage string) error {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	var (
-		unknownAuthority x509.UnknownAuthorityError
-		hostname         x509.HostnameError
-		invalid          x509.CertificateInvalidError
-		verify           *tls.CertificateVerificationError
-	)
-	if errors.As(err, &unknownAuthority) || errors.As(err, &hostname) || errors.As(err, &invalid) || errors.As(err, &verify) {
-		return errorpolicy.New(errorpolicy.CondTLSVerify, "the server certificate did not verify", err)
-	}
-	var netErr net.Error
-	if errors.As(err, &netErr) || stage == "dial" {
-		return errorpolicy.New(errorpolicy.CondDialFailed, stage+" failed", err)
+	if e := netdial.Error(err, stage); e != nil {
+		return e
 	}
 	// go-amqp reports SASL outcomes as plain text; this is the only way to tell a
 	// refused login from a protocol failure.

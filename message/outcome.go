@@ -26,7 +26,13 @@ type Rejected struct {
 
 // Released: the message was not processed and nobody is to blame; the broker may
 // deliver it again without counting an attempt. AMQP 0-9-1: basic.nack requeue=true.
-type Released struct{}
+type Released struct {
+	// Reason is the peer's explanation, when it gives one: a sender learns why
+	// the broker released its message (AMQP 0-9-1: a mandatory message came
+	// back with basic.return, e.g. "NO_ROUTE (312)"). It is not sent when
+	// settling.
+	Reason string
+}
 
 // Modified: like Released, with changes. DeliveryFailed counts the attempt,
 // UndeliverableHere asks the broker not to deliver the message to this link again,
@@ -44,7 +50,12 @@ func (Released) outcome() {}
 func (Modified) outcome() {}
 
 func (Accepted) String() string { return "accepted" }
-func (Released) String() string { return "released" }
+func (r Released) String() string {
+	if r.Reason == "" {
+		return "released"
+	}
+	return "released(" + r.Reason + ")"
+}
 
 func (r Rejected) String() string {
 	if r.Condition == "" && r.Description == "" {

@@ -16,6 +16,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	for _, m := range []sasl.Mechanism{
 		sasl.Plain{Username: "guest", Password: secret},
 		sasl.XOAUTH2{Username: "guest", Token: secret},
+		sasl.AMQPlain{Username: "guest", Password: secret},
 	} {
 		var logs bytes.Buffer
 		slog.New(slog.NewJSONHandler(&logs, nil)).Info("connecting", "sasl", m)
@@ -34,4 +35,5 @@ func TestNames(t *testing.T) {
 	assert.Equal(t, "ANONYMOUS", sasl.Anonymous{}.Name())
 	assert.Equal(t, "EXTERNAL", sasl.External{}.Name())
 	assert.Equal(t, "XOAUTH2", sasl.XOAUTH2{}.Name())
+	assert.Equal(t, "AMQPLAIN", sasl.AMQPlain{}.Name())
 }

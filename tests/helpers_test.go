@@ -2,6 +2,7 @@ package tests
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,13 +24,34 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
-// rabbit connects to the test RabbitMQ over AMQP 1.0 and returns the client
-// (closed at cleanup), the admin side channel and the URL.
+// rabbit connects to the test RabbitMQ and returns the client (closed at
+// cleanup), the admin side channel and the URL. The protocol is AMQP 1.0, or
+// AMQP 0-9-1 inside forEachProtocol's amqp091 subtest.
 func rabbit(t *testing.T) (*amqplink.Client, *brokertest.Admin, string) {
 	t.Helper()
 	url := brokertest.RabbitMQ(t)
 	admin := brokertest.NewAdmin(t, url)
 	return dial(t, url), admin, url
+}
+
+// forEachProtocol runs f as a subtest per driver: the receiver and sender suites
+// hold on both protocol families against the same RabbitMQ.
+func forEachProtocol(t *testing.T, f func(t *testing.T)) {
+	for _, p := range []amqplink.Protocol{amqplink.AMQP10, amqplink.AMQP091} {
+		t.Run(protocolNames[p], f)
+	}
+}
+
+var protocolNames = map[amqplink.Protocol]string{amqplink.AMQP10: "amqp10", amqplink.AMQP091: "amqp091"}
+
+// protocolOf is the protocol forEachProtocol chose for t, found in its name.
+func protocolOf(t *testing.T) amqplink.Protocol {
+	for _, part := range strings.Split(t.Name(), "/") {
+		if part == protocolNames[amqplink.AMQP091] {
+			return amqplink.AMQP091
+		}
+	}
+	return amqplink.AMQP10
 }
 
 func dial(t *testing.T, url string) *amqplink.Client {
@@ -40,6 +62,10 @@ func dial(t *testing.T, url string) *amqplink.Client {
 func dialWith(t *testing.T, url string, o *amqplink.Options) *amqplink.Client {
 	t.Helper()
 	ctx := testContext(t)
+	o = cloneOptions(o)
+	if o.Protocol == amqplink.AMQP10 {
+		o.Protocol = protocolOf(t)
+	}
 	c, err := amqplink.Dial(ctx, url, o)
 	require.NoError(t, err)
 	t.Cleanup(func() {
@@ -106,4 +132,12 @@ func closeAtCleanup(t *testing.T, close func(context.Context) error) {
 		defer cancel()
 		_ = close(ctx)
 	})
+}
+
+func cloneOptions(o *amqplink.Options) *amqplink.Options {
+	if o == nil {
+		return &amqplink.Options{}
+	}
+	c := *o
+	return &c
 }

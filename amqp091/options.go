@@ -1,0 +1,62 @@
+package amqp091
+
+import (
+	"crypto/tls"
+	"log/slog"
+	"time"
+
+	"github.com/amqplink/amqplink/sasl"
+)
+
+// Options configures a connection. Pass nil to accept every default; a zero field
+// means the default documented on it.
+type Options struct {
+	// SASL is the authentication mechanism: sasl.Plain, sasl.AMQPlain or
+	// sasl.External. Default: PLAIN with the URL's user info, or guest/guest
+	// (RabbitMQ's own default) when the URL has none.
+	SASL sasl.Mechanism
+
+	// TLSConfig configures TLS for amqps:// URLs. It is cloned. The certificate
+	// chain and name are verified against the system roots and the host actually
+	// dialled (also sent as SNI) unless the config says otherwise. Setting it with
+	// an amqp:// URL is an error. Default: verify against the system roots.
+	TLSConfig *tls.Config
+
+	// FailoverURLs are tried in order after the URL given to Dial, on each dial,
+	// when the ones before them cannot be reached (refused, unreachable, TLS
+	// failure). A URL given to Dial may also list hosts itself, separated by ';'
+	// (amqp://h1;amqp://h2). Credentials are never tried elsewhere after a refusal.
+	FailoverURLs []string
+
+	// VirtualHost is the virtual host to open. Default: the URL's path, or "/".
+	VirtualHost string
+
+	// Heartbeat is the interval of the keep-alive frames the library sends and
+	// expects; the broker may ask for a shorter one. Default: 10 s.
+	Heartbeat time.Duration
+
+	// ChannelMax caps the channels (sessions) on the connection. Default: 2047,
+	// RabbitMQ's own default; the broker may lower it.
+	ChannelMax uint16
+
+	// FrameMax caps the frame size. Default: 131072, RabbitMQ's own default.
+	FrameMax int
+
+	// ConnectionName is shown in RabbitMQ's management UI and logs. Default:
+	// "amqplink".
+	ConnectionName string
+
+	// Properties are extra client properties sent to the broker.
+	Properties map[string]any
+
+	// Logger receives connection-level events. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Defaults used when the corresponding Options field is zero.
+const (
+	DefaultHeartbeat      = 10 * time.Second
+	DefaultChannelMax     = 2047
+	DefaultFrameMax       = 131072
+	DefaultConnectionName = "amqplink"
+)
