@@ -191,6 +191,7 @@ func fromDelivery(d *amqp.Delivery) *message.Message {
 	if len(d.Headers) > 0 {
 		m.ApplicationProperties = fromHeaders(d.Headers)
 	}
+	fromAMQP10(m, d)
 	return m
 }
 
