@@ -72,7 +72,8 @@ type Options struct {
 
 // Client is a connection to a broker. It is safe for concurrent use.
 type Client struct {
-	conn link.Conn
+	conn  link.Conn
+	proto Protocol
 }
 
 // Dial connects to the broker at url with the chosen protocol, bounded by ctx.
@@ -109,7 +110,7 @@ func Dial(ctx context.Context, url string, o *Options) (*Client, error) {
 			return nil, err
 		}
 	}
-	return &Client{conn: conn}, nil
+	return &Client{conn: conn, proto: o.Protocol}, nil
 }
 
 // NewSession begins a session that owns the links opened through it.
@@ -119,6 +120,31 @@ func (c *Client) NewSession(ctx context.Context, o *session.Options) (*session.S
 
 // Conn returns the driver's connection, for layers that work on the link contract.
 func (c *Client) Conn() link.Conn { return c.conn }
+
+// AMQP091 returns the client's AMQP 0-9-1 connection, for what only that
+// protocol has: topology (amqp091.Topology), basic.get (amqp091.Get) and
+// transactions (amqp091.Conn.Tx). With recovery it is the connection in use now,
+// dialed anew, bounded by ctx, if the last one has ended; after a
+// connection-scoped error, ask again. A client that speaks AMQP 1.0 gets
+// errorpolicy.ErrNotSupported.
+func (c *Client) AMQP091(ctx context.Context) (*amqp091.Conn, error) {
+	if c.proto != AMQP091 {
+		return nil, errorpolicy.New(errorpolicy.CondNotSupported, "amqplink: the client speaks "+c.proto.String()+", not AMQP 0-9-1", nil)
+	}
+	conn := c.conn
+	if r, ok := conn.(*recovery.Conn); ok {
+		cur, err := r.Current(ctx)
+		if err != nil {
+			return nil, err
+		}
+		conn = cur
+	}
+	ac, ok := conn.(*amqp091.Conn)
+	if !ok {
+		return nil, errorpolicy.New(errorpolicy.CondNotSupported, fmt.Sprintf("amqplink: the connection is a %T, not an AMQP 0-9-1 one", conn), nil)
+	}
+	return ac, nil
+}
 
 // Done is closed when the client is closed, or, with Options.NoRecovery, when
 // its connection has ended.

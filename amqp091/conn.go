@@ -57,7 +57,9 @@ type Blocked struct {
 // Errors are *errorpolicy.Error: ErrInvalidURL (errors.As to
 // *errorpolicy.URLError names the part), ErrInvalidOption, ErrDialFailed
 // (wrapping the network error), ErrTLSVerify, ErrUnauthorized for refused
-// credentials or virtual host; or ctx's error.
+// credentials or virtual host; or ctx's error. With Options.Topology, the
+// topology is replayed before Dial returns, and a declaration the broker
+// refuses fails the Dial with its error (see Options.Topology).
 func Dial(ctx context.Context, rawURL string, o *Options) (*Conn, error) {
 	if o == nil {
 		o = &Options{}
@@ -77,6 +79,12 @@ func Dial(ctx context.Context, rawURL string, o *Options) (*Conn, error) {
 	for _, u := range urls {
 		var c *Conn
 		if c, err = dialOne(ctx, u, o); err == nil {
+			if err = o.Topology.replay(ctx, c); err != nil {
+				closeCtx, cancel := context.WithTimeout(context.Background(), time.Second)
+				_ = c.Close(closeCtx)
+				cancel()
+				return nil, err
+			}
 			return c, nil
 		}
 		if !errors.Is(err, errorpolicy.ErrDialFailed) && !errors.Is(err, errorpolicy.ErrTLSVerify) {

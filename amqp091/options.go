@@ -51,6 +51,18 @@ type Options struct {
 
 	// Logger receives connection-level events. Default: slog.Default().
 	Logger *slog.Logger
+
+	// Topology, if set, is replayed by every Dial with these options once the
+	// handshake is done and before Dial returns: the exchanges, queues and
+	// bindings declared through it are declared again on the new connection, in
+	// the order first declared. amqplink's recovery layer re-dials with the same
+	// options, so a connection that replaces a failed one has its topology back
+	// before any receiver re-attaches; the receivers then restore their
+	// consumers and prefetch (basic.qos) themselves. A server-named queue comes
+	// back with a new name (see Topology.OnQueueRenamed). A declaration the
+	// broker refuses fails the Dial with its error, connection-scoped, naming the
+	// declaration. Default: none, nothing is replayed.
+	Topology *Topology
 }
 
 // Defaults used when the corresponding Options field is zero.

@@ -226,12 +226,18 @@ func (r *receiverLink) Receive(ctx context.Context) (*message.Delivery, error) {
 
 func (r *receiverLink) delivery(d *amqp.Delivery) *message.Delivery {
 	r.credit.Add(-1)
+	return newDelivery(d, r.ch, r.noAck, r)
+}
+
+// newDelivery wraps a delivery received on ch (by a consumer or basic.get),
+// settled through s.
+func newDelivery(d *amqp.Delivery, ch *channel, presettled bool, s message.Settler) *message.Delivery {
 	return message.NewDelivery(fromDelivery(d), message.DeliveryInfo{
 		Tag:         deliveryTagBytes(d.DeliveryTag),
 		Redelivered: d.Redelivered,
-		Presettled:  r.noAck,
-		Driver:      deliveryRef{ch: r.ch, tag: d.DeliveryTag},
-	}, r)
+		Presettled:  presettled,
+		Driver:      deliveryRef{ch: ch, tag: d.DeliveryTag},
+	}, s)
 }
 
 // consumerEnded learns why c's deliveries ended: this client cancelled it (a
@@ -326,6 +332,12 @@ func (r *receiverLink) Drain(ctx context.Context) error {
 // (dead-lettered where the queue says so); Modified → basic.nack, requeued unless
 // UndeliverableHere.
 func (r *receiverLink) Settle(ctx context.Context, d *message.Delivery, o message.Outcome) error {
+	return settle(d, o)
+}
+
+// settle settles a delivery on the channel that received it (see
+// receiverLink.Settle); basic.get's deliveries settle the same way.
+func settle(d *message.Delivery, o message.Outcome) error {
 	ref, ok := d.DriverHandle().(deliveryRef)
 	if !ok {
 		return errorpolicy.New(errorpolicy.CondNotSettleable, "the delivery did not come from an AMQP 0-9-1 link", nil)

@@ -136,6 +136,13 @@ func (c *Conn) failed(rev uint64) {
 	c.mu.Unlock()
 }
 
+// Current returns the driver connection in use, dialing a new one if the last
+// has ended, for callers that need the driver's own API.
+func (c *Conn) Current(ctx context.Context) (link.Conn, error) {
+	conn, _, err := c.current(ctx)
+	return conn, err
+}
+
 // Revision is the current connection's revision: 1 for the first, one more for
 // each reconnect.
 func (c *Conn) Revision() uint64 {
