@@ -6,7 +6,8 @@
 #                   integration test would skip; prints each package's result and
 #                   the fault tests' fault= lines (full log in TESTLOG)
 #   make faults     only the fault tests (recovery under resets, silence, restarts)
-#   make bench      benchmarks
+#   make bench      benchmarks: amqplink against raw go-amqp (AMQP 1.0) and raw
+#                   amqp091-go (AMQP 0-9-1); BENCH=regexp selects, e.g. BENCH=AMQP091
 #   make lint       gofmt and go vet
 #   make fuzz       the fuzz targets of amqptest's codec, FUZZTIME each (default 2000000x)
 #   make quickstart the quickstart example (embedded broker unless AMQPLINK_URL is set)
@@ -20,6 +21,7 @@ TESTFLAGS ?= -race -count=1 -timeout 15m
 FUZZTIME ?= 2000000x
 FUZZPKG  := ./amqptest/internal/wire/
 TESTLOG ?= /tmp/amqplink-test-all.log
+BENCH   ?= .
 
 .PHONY: test test-all faults bench lint fuzz quickstart brokers brokers-stop
 
@@ -43,7 +45,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadFrame$$' -fuzztime $(FUZZTIME) $(FUZZPKG)
 
 bench: brokers
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \

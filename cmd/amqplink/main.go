@@ -2,7 +2,8 @@
 //
 //	amqplink bench [-run REGEXP] [-rounds N]
 //
-// bench compares amqplink with the raw protocol libraries in one process against
+// bench compares amqplink with the raw protocol libraries (go-amqp for AMQP 1.0;
+// amqp091-go for amqplink over its AMQP 0-9-1 driver) in one process against
 // the local RabbitMQ (AMQPLINK_RABBITMQ_URL, default
 // amqp://guest:guest@127.0.0.1:5672; `scripts/brokers.sh start` starts one) and
 // prints one line per scenario:
@@ -47,8 +48,9 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, `usage: amqplink <command> [flags]
 
 commands:
-  bench   compare amqplink's receiver and sender with raw go-amqp on the local
-          RabbitMQ (amqplink bench -h)`)
+  bench   compare amqplink's receiver and sender with raw go-amqp (AMQP 1.0)
+          and raw amqp091-go (AMQP 0-9-1) on the local RabbitMQ
+          (amqplink bench -h)`)
 }
 
 func bench(args []string, stdout, stderr io.Writer) int {
@@ -80,7 +82,9 @@ func bench(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	failed := false
-	for _, sc := range append(benchmarks.ReceiverScenarios(), benchmarks.SenderScenarios()...) {
+	scenarios := append(benchmarks.ReceiverScenarios(), benchmarks.SenderScenarios()...)
+	scenarios = append(scenarios, benchmarks.AMQP091Scenarios()...)
+	for _, sc := range scenarios {
 		if benchmarks.Only != nil && !benchmarks.Only.MatchString(sc.Name) {
 			continue
 		}
@@ -90,8 +94,8 @@ func bench(args []string, stdout, stderr io.Writer) int {
 			failed = true
 			continue
 		}
-		fmt.Fprintf(stderr, "  %s: ours %.1f allocs/msg, go-amqp %.1f allocs/msg\n", sc.Name,
-			res.Extra["ours-allocs/msg"], res.Extra["baseline-allocs/msg"])
+		fmt.Fprintf(stderr, "  %s: ours %.1f allocs/msg, %s %.1f allocs/msg\n", sc.Name,
+			res.Extra["ours-allocs/msg"], sc.Baseline, res.Extra["baseline-allocs/msg"])
 	}
 	if failed {
 		return 1

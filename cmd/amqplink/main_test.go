@@ -25,4 +25,5 @@ func TestHelpListsTheCommands(t *testing.T) {
 	var out, errOut bytes.Buffer
 	assert.Equal(t, 0, run([]string{"help"}, &out, &errOut))
 	assert.Contains(t, out.String(), "bench")
+	assert.Contains(t, out.String(), "amqp091-go", "bench compares with both raw libraries")
 }

@@ -4,6 +4,11 @@
 // them as a program; both print one line per scenario:
 //
 //	scenario=<name> ours=<msg/s> baseline=<msg/s> ratio=<ours/baseline> p50_ms=<> p99_ms=<>
+//
+// ReceiverScenarios and SenderScenarios compare amqplink over AMQP 1.0 with raw
+// go-amqp; AMQP091Scenarios compare the same receiver and sender over the AMQP
+// 0-9-1 driver (amqplink.Options{Protocol: amqplink.AMQP091}) with raw
+// amqp091-go. Scenario.Baseline names the library.
 package benchmarks
 
 import (

@@ -26,19 +26,25 @@ const benchMessages = 10000
 // messages from fresh queues, interleaved.
 type Scenario struct {
 	Name string
+	// Baseline names the raw library ours is compared with: "go-amqp" or
+	// "amqp091-go".
+	Baseline string
 	// prefill is how many messages each side's queue holds before it starts.
 	prefill int
 	ours    func(b *testing.B, q string) []time.Duration
 	raw     func(b *testing.B, q string)
 }
 
+// goAMQP is the baseline of the AMQP 1.0 comparisons.
+const goAMQP = "go-amqp"
+
 // ReceiverScenarios are the receive comparisons with raw go-amqp.
 func ReceiverScenarios() []Scenario {
 	return []Scenario{
-		{"recv-peeklock-300", benchMessages, oursRun(&receiver.Options{Prefetch: 300}), rawManual(300, 1, false)},
-		{"recv-peeklock-300-c16", benchMessages, oursRun(&receiver.Options{Prefetch: 300, Concurrency: 16}), rawManual(300, 16, false)},
-		{"recv-and-delete-300", benchMessages, oursRun(&receiver.Options{Prefetch: 300, Mode: receiver.ReceiveAndDelete}), rawManual(300, 1, true)},
-		{"recv-default", benchMessages, oursReceive(nil), rawDefault},
+		{"recv-peeklock-300", goAMQP, benchMessages, oursRun(&receiver.Options{Prefetch: 300}), rawManual(300, 1, false)},
+		{"recv-peeklock-300-c16", goAMQP, benchMessages, oursRun(&receiver.Options{Prefetch: 300, Concurrency: 16}), rawManual(300, 16, false)},
+		{"recv-and-delete-300", goAMQP, benchMessages, oursRun(&receiver.Options{Prefetch: 300, Mode: receiver.ReceiveAndDelete}), rawManual(300, 1, true)},
+		{"recv-default", goAMQP, benchMessages, oursReceive(nil), rawDefault},
 	}
 }
 
@@ -107,12 +113,17 @@ func mallocs() uint64 {
 	return m.Mallocs
 }
 
-// oursRun consumes with Run; the handler accepts by returning nil.
+// oursRun consumes with Run over AMQP 1.0; the handler accepts by returning nil.
 func oursRun(o *receiver.Options) func(b *testing.B, q string) []time.Duration {
+	return oursRunOn(nil, o)
+}
+
+// oursRunOn is oursRun over the client Dial makes with dial (nil: AMQP 1.0).
+func oursRunOn(dial *amqplink.Options, o *receiver.Options) func(b *testing.B, q string) []time.Duration {
 	return func(b *testing.B, q string) []time.Duration {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		r, closeAll := benchReceiver(b, ctx, q, o)
+		r, closeAll := benchReceiver(b, ctx, dial, q, o)
 		defer closeAll()
 		var mu sync.Mutex
 		waits := make([]time.Duration, 0, benchMessages)
@@ -142,7 +153,7 @@ func oursReceive(o *receiver.Options) func(b *testing.B, q string) []time.Durati
 	return func(b *testing.B, q string) []time.Duration {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		r, closeAll := benchReceiver(b, ctx, q, o)
+		r, closeAll := benchReceiver(b, ctx, nil, q, o)
 		defer closeAll()
 		waits := make([]time.Duration, 0, benchMessages)
 		for range benchMessages {
@@ -237,10 +248,10 @@ func rawDefault(b *testing.B, q string) {
 	_ = sess.Close(ctx)
 }
 
-// benchReceiver dials RabbitMQ, begins a session and opens a receiver on q;
-// closeAll closes the connection and everything on it.
-func benchReceiver(b *testing.B, ctx context.Context, q string, o *receiver.Options) (r *receiver.Receiver, closeAll func()) {
-	c, err := amqplink.Dial(ctx, brokertest.RabbitMQ(b), nil)
+// benchReceiver dials RabbitMQ with dial (nil: AMQP 1.0), begins a session and
+// opens a receiver on q; closeAll closes the connection and everything on it.
+func benchReceiver(b *testing.B, ctx context.Context, dial *amqplink.Options, q string, o *receiver.Options) (r *receiver.Receiver, closeAll func()) {
+	c, err := amqplink.Dial(ctx, brokertest.RabbitMQ(b), dial)
 	require.NoError(b, err)
 	sess, err := c.NewSession(ctx, nil)
 	require.NoError(b, err)

@@ -19,12 +19,12 @@ import (
 // benchMessages small messages to its own fresh queue.
 func SenderScenarios() []Scenario {
 	return []Scenario{
-		{"send-async-256", 0, oursSendAsync(256), rawSendAsync(256)},
-		{"send-sync", 0, oursSend(nil), rawSend(false)},
-		{"send-settled", 0, oursSend(&sender.Options{Mode: sender.Settled}), rawSend(true)},
+		{"send-async-256", goAMQP, 0, oursSendAsync(256), rawSendAsync(256)},
+		{"send-sync", goAMQP, 0, oursSend(nil), rawSend(false)},
+		{"send-settled", goAMQP, 0, oursSend(&sender.Options{Mode: sender.Settled}), rawSend(true)},
 		// RabbitMQ does not take the batch format, so batches go as pipelined
 		// singles here: this measures SendBatch's own cost (report only).
-		{"send-batch-100", 0, oursSendBatch(100), rawSendAsync(256)},
+		{"send-batch-100", goAMQP, 0, oursSendBatch(100), rawSendAsync(256)},
 	}
 }
 
@@ -46,8 +46,10 @@ var payloads = func() [][]byte {
 	return p
 }()
 
-func benchSender(b *testing.B, ctx context.Context, q string, o *sender.Options) (*sender.Sender, func()) {
-	c, err := amqplink.Dial(ctx, brokertest.RabbitMQ(b), nil)
+// benchSender dials RabbitMQ with dial (nil: AMQP 1.0), begins a session and
+// opens a sender on q; the func it returns closes the connection.
+func benchSender(b *testing.B, ctx context.Context, dial *amqplink.Options, q string, o *sender.Options) (*sender.Sender, func()) {
+	c, err := amqplink.Dial(ctx, brokertest.RabbitMQ(b), dial)
 	require.NoError(b, err)
 	sess, err := c.NewSession(ctx, nil)
 	require.NoError(b, err)
@@ -56,13 +58,19 @@ func benchSender(b *testing.B, ctx context.Context, q string, o *sender.Options)
 	return s, func() { _ = c.Close(ctx) }
 }
 
-// oursSendAsync pipelines with SendAsync (MaxInFlight window) and waits for
-// every receipt.
+// oursSendAsync pipelines with SendAsync (MaxInFlight window) over AMQP 1.0
+// and waits for every receipt.
 func oursSendAsync(window int) func(b *testing.B, q string) []time.Duration {
+	return oursSendAsyncOn(nil, window)
+}
+
+// oursSendAsyncOn is oursSendAsync over the client Dial makes with dial (nil:
+// AMQP 1.0).
+func oursSendAsyncOn(dial *amqplink.Options, window int) func(b *testing.B, q string) []time.Duration {
 	return func(b *testing.B, q string) []time.Duration {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		s, closeAll := benchSender(b, ctx, q, &sender.Options{MaxInFlight: window})
+		s, closeAll := benchSender(b, ctx, dial, q, &sender.Options{MaxInFlight: window})
 		defer closeAll()
 		waits := make([]time.Duration, 0, benchMessages)
 		receipts := make([]*sender.Receipt, 0, benchMessages)
@@ -88,7 +96,7 @@ func oursSendBatch(size int) func(b *testing.B, q string) []time.Duration {
 	return func(b *testing.B, q string) []time.Duration {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		s, closeAll := benchSender(b, ctx, q, nil)
+		s, closeAll := benchSender(b, ctx, nil, q, nil)
 		defer closeAll()
 		waits := make([]time.Duration, 0, benchMessages)
 		for start := 0; start < len(payloads); start += size {
@@ -118,7 +126,7 @@ func oursSend(o *sender.Options) func(b *testing.B, q string) []time.Duration {
 	return func(b *testing.B, q string) []time.Duration {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		s, closeAll := benchSender(b, ctx, q, o)
+		s, closeAll := benchSender(b, ctx, nil, q, o)
 		defer closeAll()
 		waits := make([]time.Duration, 0, benchMessages)
 		for _, p := range payloads {
