@@ -27,10 +27,11 @@ import (
 // answered by cancel-ok, after which the broker sends nothing more); the next
 // IssueCredit starts a new consumer with the new credit as its prefetch.
 type receiverLink struct {
-	ch    *channel
-	opts  link.ReceiverOptions
-	queue string // the queue consumed: the address's, or a server-named one bound to its exchange
-	noAck bool
+	ch       *channel
+	opts     link.ReceiverOptions
+	queue    string // the queue consumed: the address's, or a server-named one bound to its exchange
+	ownQueue bool   // queue is that server-named one, deleted by Close
+	noAck    bool
 
 	credit atomic.Int64  // deliveries Receive may still hand out
 	wake   chan struct{} // cap 1: credit was issued, or a consumer started
@@ -73,8 +74,10 @@ func newReceiver(ctx context.Context, ch *channel, addr Address, o link.Receiver
 	}
 	if addr.IsExchange() {
 		// A server-named, exclusive queue bound to the exchange, as RabbitMQ's
-		// AMQP 1.0 plugin makes for an exchange source; it goes with the consumer.
-		q, err := call(ctx, func() (amqp.Queue, error) { return ch.wire.QueueDeclare("", false, true, true, false, nil) })
+		// AMQP 1.0 plugin makes for an exchange source. Not auto-delete: a drain
+		// cancels the consumer, which would delete such a queue under the link.
+		// Close deletes it; the connection's end does too (it is exclusive).
+		q, err := call(ctx, func() (amqp.Queue, error) { return ch.wire.QueueDeclare("", false, false, true, false, nil) })
 		if err != nil {
 			return nil, translate(err, errorpolicy.ScopeLink)
 		}
@@ -87,7 +90,7 @@ func newReceiver(ctx context.Context, ch *channel, addr Address, o link.Receiver
 		}); err != nil {
 			return nil, translate(err, errorpolicy.ScopeLink)
 		}
-		r.queue = q.Name
+		r.queue, r.ownQueue = q.Name, true
 		return r, nil
 	}
 	// Make an unknown queue fail the attach, as it does on AMQP 1.0, instead of
@@ -161,10 +164,7 @@ func (r *receiverLink) start(prefetch int64) {
 	switch {
 	case err != nil:
 		r.ended = translate(err, errorpolicy.ScopeLink)
-	case r.closed:
-		// Closed while starting: cancel the consumer that just began.
-		go func() { _ = r.ch.wire.Cancel(tag, false) }()
-	default:
+	default: // if Close is waiting for this start, it cancels the consumer next
 		r.consumer = &consumer{tag: tag, deliveries: c}
 	}
 	r.mu.Unlock()
@@ -383,15 +383,33 @@ func (r *receiverLink) Close(ctx context.Context) error {
 	r.closed = true
 	c := r.consumer
 	r.mu.Unlock()
-	defer r.background.Wait()
-	if c == nil || r.ch.isDead() {
+	r.background.Wait()
+	if r.ch.isDead() {
+		return nil
+	}
+	err := r.cancelAndRequeue(ctx, c)
+	if r.ownQueue && err == nil {
+		_, err = call(ctx, func() (int, error) { return r.ch.wire.QueueDelete(r.queue, false, false, false) })
+		err = translate(err, errorpolicy.ScopeLink)
+	}
+	if err != nil && r.ch.isDead() {
+		return nil
+	}
+	return err
+}
+
+// cancelAndRequeue cancels c and requeues what it sent that was never handed out.
+func (r *receiverLink) cancelAndRequeue(ctx context.Context, c *consumer) error {
+	r.mu.Lock()
+	if c == nil {
+		c = r.consumer // started while Close waited
+	}
+	r.mu.Unlock()
+	if c == nil {
 		return nil
 	}
 	c.cancelled.Store(true)
 	if _, err := call(ctx, func() (struct{}, error) { return struct{}{}, r.ch.wire.Cancel(c.tag, false) }); err != nil {
-		if r.ch.isDead() {
-			return nil
-		}
 		return translate(err, errorpolicy.ScopeLink)
 	}
 	if r.noAck {

@@ -135,3 +135,34 @@ var doneCtx = func() context.Context {
 	cancel()
 	return ctx
 }()
+
+// A receiver on an exchange address consumes from a server-named queue of its
+// own; a drain must not cost it that queue, and Close deletes it.
+func TestAMQP091ExchangeReceiverSurvivesDrain(t *testing.T) {
+	t.Run("amqp091", func(t *testing.T) {
+		client, admin, _ := rabbit(t)
+		ctx := testContext(t)
+		sess := newSession(t, client)
+		key := link.UniqueName("k")
+		rcv, err := sess.NewReceiverLink(ctx, link.ReceiverOptions{Source: "/exchange/amq.direct/" + key})
+		require.NoError(t, err)
+		require.NoError(t, rcv.IssueCredit(5))
+		require.NoError(t, rcv.(link.Drainer).Drain(ctx))
+		require.NoError(t, rcv.IssueCredit(5))
+		sendAll(t, sess, "/exchange/amq.direct/"+key, message.NewText("after the drain"))
+		d, err := rcv.Receive(ctx)
+		require.NoError(t, err)
+		text, _ := d.Message.Text()
+		assert.Equal(t, "after the drain", text)
+		require.NoError(t, d.Accept(ctx))
+		require.NoError(t, rcv.Close(ctx))
+		snd, err := sess.NewSenderLink(ctx, link.SenderOptions{Target: "/exchange/amq.direct/" + key})
+		require.NoError(t, err)
+		r, err := snd.Send(ctx, message.NewText("nobody listens"), false)
+		require.NoError(t, err)
+		o, err := r.Wait(ctx)
+		require.NoError(t, err)
+		assert.Equal(t, message.Released{Reason: "NO_ROUTE (312)"}, o, "Close deleted the link's queue")
+		_ = admin
+	})
+}
