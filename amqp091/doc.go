@@ -26,6 +26,10 @@
 // application properties, the exchange and routing key arrive as the x-exchange
 // and x-routing-key message annotations.
 //
+// Topology declares exchanges, queues and bindings, each on a channel of its own,
+// and records them; with Options.Topology, Dial replays them on every new
+// connection (robust mode). Get is basic.get; Conn.Tx runs a transaction.
+//
 // Errors are *errorpolicy.Error with the broker's reply code (ReplyCode) and the
 // class errorpolicy.FromReplyCode gives it. A channel exception costs that
 // channel and its links, not the connection. A consumer the broker cancels
