@@ -23,10 +23,6 @@ const (
 	// and app-id basic properties, which AMQP 1.0 has no field for.
 	AnnotationType  = "x-basic-type"
 	AnnotationAppID = "x-basic-app-id"
-	// AnnotationConsumerTag and AnnotationDeliveryTag (delivery annotations)
-	// are the consumer tag and the channel's delivery tag of a delivery.
-	AnnotationConsumerTag = "x-consumer-tag"
-	AnnotationDeliveryTag = "x-delivery-tag"
 )
 
 // toPublishing maps a message to 0-9-1 basic properties and a body, the way
@@ -141,13 +137,25 @@ func ptrIf(s string) *string {
 // keep which properties were present, so a property equal to its zero value
 // (an empty string, priority 0, a zero timestamp) reads as absent.
 func fromDelivery(d *amqp.Delivery) *message.Message {
-	m := &message.Message{Body: message.Body{Data: [][]byte{d.Body}}}
-	h := &message.Header{Durable: d.DeliveryMode == amqp.Persistent}
+	// One allocation for the message and its header and properties: a delivery
+	// costs the consumer per message, and raw amqp091-go is the yardstick.
+	a := &struct {
+		m    message.Message
+		h    message.Header
+		p    message.Properties
+		data [1][]byte
+	}{}
+	a.data[0] = d.Body
+	m, h, pr := &a.m, &a.h, &a.p
+	m.Body.Data = a.data[:]
+	h.Durable = d.DeliveryMode == amqp.Persistent
 	if d.Priority != 0 {
-		h.Priority = message.Ptr(d.Priority)
+		h.Priority = &d.Priority
 	}
-	if ms, err := strconv.ParseInt(d.Expiration, 10, 64); err == nil && ms > 0 {
-		h.TTL = time.Duration(ms) * time.Millisecond
+	if d.Expiration != "" {
+		if ms, err := strconv.ParseInt(d.Expiration, 10, 64); err == nil && ms > 0 {
+			h.TTL = time.Duration(ms) * time.Millisecond
+		}
 	}
 	if c, ok := d.Headers["x-delivery-count"]; ok { // quorum queues count redeliveries
 		if n, ok := toUint32(c); ok {
@@ -155,11 +163,9 @@ func fromDelivery(d *amqp.Delivery) *message.Message {
 		}
 	}
 	m.Header = h
-	pr := &message.Properties{
-		ReplyTo:         ptrIf(d.ReplyTo),
-		ContentType:     ptrIf(d.ContentType),
-		ContentEncoding: ptrIf(d.ContentEncoding),
-	}
+	pr.ReplyTo = ptrIf(d.ReplyTo)
+	pr.ContentType = ptrIf(d.ContentType)
+	pr.ContentEncoding = ptrIf(d.ContentEncoding)
 	if d.MessageId != "" {
 		pr.MessageID = d.MessageId
 	}
@@ -170,8 +176,7 @@ func fromDelivery(d *amqp.Delivery) *message.Message {
 		pr.UserID = []byte(d.UserId)
 	}
 	if !d.Timestamp.IsZero() {
-		t := d.Timestamp
-		pr.CreationTime = &t
+		pr.CreationTime = &d.Timestamp
 	}
 	m.Properties = pr
 	m.Annotations = message.Annotations{
@@ -183,10 +188,6 @@ func fromDelivery(d *amqp.Delivery) *message.Message {
 	}
 	if d.AppId != "" {
 		m.Annotations[AnnotationAppID] = d.AppId
-	}
-	m.DeliveryAnnotations = message.Annotations{
-		AnnotationConsumerTag: d.ConsumerTag,
-		AnnotationDeliveryTag: d.DeliveryTag,
 	}
 	if len(d.Headers) > 0 {
 		m.ApplicationProperties = fromHeaders(d.Headers)

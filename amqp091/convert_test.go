@@ -56,8 +56,14 @@ func TestMessageSurvivesTheMapping(t *testing.T) {
 	assert.Equal(t, "shop", out.Annotations[AnnotationAppID])
 	assert.Equal(t, "ex", out.Annotations[AnnotationExchange])
 	assert.Equal(t, "rk", out.Annotations[AnnotationRoutingKey])
-	assert.Equal(t, "ctag", out.DeliveryAnnotations[AnnotationConsumerTag])
-	assert.Equal(t, uint64(7), out.DeliveryAnnotations[AnnotationDeliveryTag])
+	assert.Nil(t, out.DeliveryAnnotations)
+	d := newDelivery(deliveryOf(p), nil, false, nil)
+	tag, ok := DeliveryTag(d)
+	assert.True(t, ok)
+	assert.Equal(t, uint64(7), tag)
+	assert.Equal(t, []byte{0, 0, 0, 0, 0, 0, 0, 7}, d.Tag)
+	ctag, _ := ConsumerTag(d)
+	assert.Equal(t, "ctag", ctag)
 	assert.Equal(t, in.ApplicationProperties, out.ApplicationProperties)
 }
 

@@ -65,7 +65,7 @@ func (getSettler) Settle(ctx context.Context, d *message.Delivery, o message.Out
 	if err := settle(d, o); err != nil {
 		return err
 	}
-	if ref, ok := d.DriverHandle().(deliveryRef); ok && ref.ch != nil {
+	if ref, ok := d.DriverHandle().(*deliveryRef); ok && ref.ch != nil {
 		_ = ref.ch.close(ctx) // after the settlement, which the broker reads first
 	}
 	return nil

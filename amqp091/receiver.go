@@ -60,8 +60,29 @@ var (
 
 // deliveryRef is a delivery's handle for settling: its channel and tag.
 type deliveryRef struct {
-	ch  *channel
-	tag uint64
+	ch          *channel
+	tag         uint64
+	consumerTag string
+}
+
+// DeliveryTag returns the channel's delivery tag of a delivery this driver
+// received (also in Delivery.Tag, as 8 big-endian bytes).
+func DeliveryTag(d *message.Delivery) (uint64, bool) {
+	ref, ok := d.DriverHandle().(*deliveryRef)
+	if !ok {
+		return 0, false
+	}
+	return ref.tag, true
+}
+
+// ConsumerTag returns the tag of the consumer that received a delivery ("" for
+// basic.get).
+func ConsumerTag(d *message.Delivery) (string, bool) {
+	ref, ok := d.DriverHandle().(*deliveryRef)
+	if !ok {
+		return "", false
+	}
+	return ref.consumerTag, true
 }
 
 func newReceiver(ctx context.Context, ch *channel, addr Address, o link.ReceiverOptions) (*receiverLink, error) {
@@ -236,7 +257,7 @@ func newDelivery(d *amqp.Delivery, ch *channel, presettled bool, s message.Settl
 		Tag:         deliveryTagBytes(d.DeliveryTag),
 		Redelivered: d.Redelivered,
 		Presettled:  presettled,
-		Driver:      deliveryRef{ch: ch, tag: d.DeliveryTag},
+		Driver:      &deliveryRef{ch: ch, tag: d.DeliveryTag, consumerTag: d.ConsumerTag},
 	}, s)
 }
 
@@ -338,7 +359,7 @@ func (r *receiverLink) Settle(ctx context.Context, d *message.Delivery, o messag
 // settle settles a delivery on the channel that received it (see
 // receiverLink.Settle); basic.get's deliveries settle the same way.
 func settle(d *message.Delivery, o message.Outcome) error {
-	ref, ok := d.DriverHandle().(deliveryRef)
+	ref, ok := d.DriverHandle().(*deliveryRef)
 	if !ok {
 		return errorpolicy.New(errorpolicy.CondNotSettleable, "the delivery did not come from an AMQP 0-9-1 link", nil)
 	}
