@@ -3,6 +3,7 @@ package amqp091
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -114,11 +115,10 @@ type channel struct {
 	cancelled map[string]bool // consumer tags the broker cancelled
 
 	confirmMu  sync.Mutex // serializes enableConfirms
-	confirming bool       // written under confirmMu and pubMu, read under pubMu
+	confirming atomic.Bool
 
 	consumeMu sync.Mutex // keeps a receiver's basic.qos and basic.consume together
 
-	pubMu sync.Mutex // makes taking a sequence number and publishing one step
 	confirmer
 }
 
