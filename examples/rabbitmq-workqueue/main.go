@@ -18,9 +18,8 @@
 // names an existing queue, and the 0-9-1 driver never declares queues.
 // RabbitMQ's 1.0 address /queue/<name> would have RabbitMQ declare it, but on
 // AMQP 1.0 only, so it cannot serve the default protocol. declareQueue declares
-// it instead, durable, with github.com/rabbitmq/amqp091-go over a short-lived
-// connection of its own, before either driver uses it; the amqp091 driver's
-// topology helpers will replace it. Declaring is idempotent, so the program can
+// it instead, durable, with the amqp091 driver's Topology over a short-lived
+// 0-9-1 connection of its own, before either driver uses it. Declaring is idempotent, so the program can
 // run again; the queue stays.
 //
 // Each task carries the id of the run that sent it, and the program stops once
@@ -41,9 +40,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/amqplink/amqplink"
+	"github.com/amqplink/amqplink/amqp091"
 	"github.com/amqplink/amqplink/errorpolicy"
 	"github.com/amqplink/amqplink/link"
 	"github.com/amqplink/amqplink/message"
@@ -97,27 +95,17 @@ func main() {
 	}
 }
 
-// declareQueue declares a durable queue with amqp091-go directly, on a
-// connection of its own that it closes again.
-//
-// It is a stand-in until the amqp091 driver has topology helpers, which will
-// replace it.
-func declareQueue(ctx context.Context, brokerURL, name string) error {
-	timeout := 10 * time.Second
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-	}
-	conn, err := amqp.DialConfig(brokerURL, amqp.Config{Dial: amqp.DefaultDial(timeout)})
+// declareQueue declares a durable queue with the amqp091 driver's topology, on a
+// 0-9-1 connection of its own that it closes again: declaring is 0-9-1 only, and
+// the queue serves either protocol.
+func declareQueue(ctx context.Context, url, name string) error {
+	conn, err := amqp091.Dial(ctx, url, nil)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
-	// durable, not auto-deleted, not exclusive, wait for declare-ok, no arguments
-	_, err = ch.QueueDeclare(name, true, false, false, false, nil)
+	defer conn.Close(ctx)
+	var topo *amqp091.Topology // nothing to replay: declare without recording
+	_, err = topo.DeclareQueue(ctx, conn, amqp091.QueueOptions{Name: name, Durable: true})
 	return err
 }
 

@@ -22,8 +22,8 @@
 // a queue name and find no such queue.)
 //
 // The request queue, amqplink-rpc-requests, has to exist, and the 0-9-1 driver
-// never declares queues: declareQueue declares it over a short-lived
-// connection of its own with github.com/rabbitmq/amqp091-go.
+// never declares queues: declareQueue declares it with the amqp091 driver's
+// Topology, over a short-lived 0-9-1 connection of its own.
 //
 // Every wait has a deadline: each call waits at most -timeout for its reply,
 // and the whole program at most 30 s.
@@ -41,9 +41,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/amqplink/amqplink"
+	"github.com/amqplink/amqplink/amqp091"
 	"github.com/amqplink/amqplink/errorpolicy"
 	"github.com/amqplink/amqplink/link"
 	"github.com/amqplink/amqplink/message"
@@ -91,27 +90,17 @@ func main() {
 	}
 }
 
-// declareQueue declares a (non-durable) queue with amqp091-go directly, on a
-// connection of its own that it closes again.
-//
-// It is a stand-in until the amqp091 driver has topology helpers, which will
-// replace it.
+// declareQueue declares a queue with the amqp091 driver's topology, on a
+// 0-9-1 connection of its own that it closes again: declaring is 0-9-1 only, and
+// the queue serves either protocol.
 func declareQueue(ctx context.Context, url, name string) error {
-	timeout := 10 * time.Second
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = time.Until(dl)
-	}
-	conn, err := amqp.DialConfig(url, amqp.Config{Dial: amqp.DefaultDial(timeout)})
+	conn, err := amqp091.Dial(ctx, url, nil)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		return err
-	}
-	// not durable, not auto-deleted, not exclusive, wait for declare-ok, no arguments
-	_, err = ch.QueueDeclare(name, false, false, false, false, nil)
+	defer conn.Close(ctx)
+	var topo *amqp091.Topology // nothing to replay: declare without recording
+	_, err = topo.DeclareQueue(ctx, conn, amqp091.QueueOptions{Name: name, Durable: false})
 	return err
 }
 
