@@ -57,7 +57,7 @@ func (ch *channel) enableConfirms(ctx context.Context) error {
 // the receipt is already Accepted.
 func (ch *channel) publish(ctx context.Context, exchange, key string, want bool, p *amqp.Publishing, messageID string) (*receipt, error) {
 	dc, err := ch.wire.PublishWithDeferredConfirmWithContext(ctx, exchange, key, want, false, *p)
-	if ch.confirming.Load() {
+	if ch.confirming.Load() && len(ch.returns) > 0 {
 		ch.takeReturns()
 	}
 	if err != nil {

@@ -125,13 +125,6 @@ func deref(s *string) string {
 	return *s
 }
 
-func ptrIf(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
 // fromDelivery maps a 0-9-1 delivery to the neutral model (the reverse of
 // toPublishing), with the delivery's metadata in annotations. amqp091-go does not
 // keep which properties were present, so a property equal to its zero value
@@ -140,17 +133,21 @@ func fromDelivery(d *amqp.Delivery) *message.Message {
 	// One allocation for the message and its header and properties: a delivery
 	// costs the consumer per message, and raw amqp091-go is the yardstick.
 	a := &struct {
-		m    message.Message
-		h    message.Header
-		p    message.Properties
-		data [1][]byte
+		m        message.Message
+		h        message.Header
+		p        message.Properties
+		data     [1][]byte
+		priority uint8
+		created  time.Time
+		strs     [3]string // reply-to, content type and encoding, pointed to when set
 	}{}
 	a.data[0] = d.Body
 	m, h, pr := &a.m, &a.h, &a.p
 	m.Body.Data = a.data[:]
 	h.Durable = d.DeliveryMode == amqp.Persistent
 	if d.Priority != 0 {
-		h.Priority = &d.Priority
+		a.priority = d.Priority
+		h.Priority = &a.priority
 	}
 	if d.Expiration != "" {
 		if ms, err := strconv.ParseInt(d.Expiration, 10, 64); err == nil && ms > 0 {
@@ -163,9 +160,12 @@ func fromDelivery(d *amqp.Delivery) *message.Message {
 		}
 	}
 	m.Header = h
-	pr.ReplyTo = ptrIf(d.ReplyTo)
-	pr.ContentType = ptrIf(d.ContentType)
-	pr.ContentEncoding = ptrIf(d.ContentEncoding)
+	a.strs = [3]string{d.ReplyTo, d.ContentType, d.ContentEncoding}
+	for i, to := range [3]**string{&pr.ReplyTo, &pr.ContentType, &pr.ContentEncoding} {
+		if a.strs[i] != "" {
+			*to = &a.strs[i]
+		}
+	}
 	if d.MessageId != "" {
 		pr.MessageID = d.MessageId
 	}
@@ -176,7 +176,8 @@ func fromDelivery(d *amqp.Delivery) *message.Message {
 		pr.UserID = []byte(d.UserId)
 	}
 	if !d.Timestamp.IsZero() {
-		pr.CreationTime = &d.Timestamp
+		a.created = d.Timestamp
+		pr.CreationTime = &a.created
 	}
 	m.Properties = pr
 	m.Annotations = message.Annotations{

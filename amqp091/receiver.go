@@ -43,7 +43,9 @@ type receiverLink struct {
 	startErr   error           // why the last start failed
 	ended      error           // why the link ended; sticky
 	closed     bool
-	background sync.WaitGroup // consumer starts
+	background sync.WaitGroup     // consumer starts
+	stopStarts context.CancelFunc // ends a start that Close would otherwise wait for
+	startCtx   context.Context
 }
 
 // consumer is one basic.consume and its delivery channel.
@@ -93,6 +95,8 @@ func newReceiver(ctx context.Context, ch *channel, addr Address, o link.Receiver
 		noAck: o.SenderSettle == link.SenderSettled,
 		wake:  make(chan struct{}, 1),
 	}
+	// Its parent is Background, so an attach that fails leaks nothing by not calling it.
+	r.startCtx, r.stopStarts = context.WithCancel(context.Background())
 	if addr.IsExchange() {
 		// A server-named, exclusive queue bound to the exchange, as RabbitMQ's
 		// AMQP 1.0 plugin makes for an exchange source. Not auto-delete: a drain
@@ -167,7 +171,7 @@ func (r *receiverLink) poke() {
 // to the consumers started after it.
 func (r *receiverLink) start(prefetch int64) {
 	defer r.background.Done()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(r.startCtx, 60*time.Second)
 	defer cancel()
 	tag := link.UniqueName(r.opts.Name)
 	c, err := call(ctx, func() (<-chan amqp.Delivery, error) {
@@ -208,7 +212,7 @@ func (r *receiverLink) Receive(ctx context.Context) (*message.Delivery, error) {
 			select {
 			case d, ok := <-c.deliveries:
 				if !ok {
-					if err := r.consumerEnded(c); err != nil {
+					if err := r.consumerEnded(ctx, c); err != nil {
 						return nil, err
 					}
 					continue
@@ -220,7 +224,7 @@ func (r *receiverLink) Receive(ctx context.Context) (*message.Delivery, error) {
 				select {
 				case d, ok := <-c.deliveries:
 					if !ok {
-						if err := r.consumerEnded(c); err != nil {
+						if err := r.consumerEnded(ctx, c); err != nil {
 							return nil, err
 						}
 						continue
@@ -265,7 +269,7 @@ func newDelivery(d *amqp.Delivery, ch *channel, presettled bool, s message.Settl
 // drain; nil: a new consumer follows), the broker cancelled it, or the channel
 // closed. amqp091-go reports the last two before it closes the deliveries, and
 // the channel's watcher takes them in, so a short wait covers its scheduling.
-func (r *receiverLink) consumerEnded(c *consumer) error {
+func (r *receiverLink) consumerEnded(ctx context.Context, c *consumer) error {
 	var err error
 	switch {
 	case c.cancelled.Load():
@@ -279,16 +283,19 @@ func (r *receiverLink) consumerEnded(c *consumer) error {
 		timer := time.NewTimer(time.Second)
 		defer timer.Stop()
 		for err == nil {
-			if r.ch.cancelledByBroker(c.tag) {
+			cancelled, signal := r.ch.cancelledByBroker(c.tag)
+			if cancelled {
 				err = errConsumerCancelled(r.queue)
 				break
 			}
 			select {
+			case <-signal: // the broker cancelled some consumer on the channel
 			case <-r.ch.dead:
 				err = r.ch.err
 			case <-timer.C:
 				err = errorpolicy.New(errorpolicy.CondLinkLost, "the consumer's deliveries ended", nil)
-			case <-time.After(5 * time.Millisecond):
+			case <-ctx.Done():
+				return ctx.Err() // the next Receive asks again
 			}
 		}
 	}
@@ -404,6 +411,7 @@ func (r *receiverLink) Close(ctx context.Context) error {
 	r.closed = true
 	c := r.consumer
 	r.mu.Unlock()
+	r.stopStarts() // a start blocked on an unresponsive broker ends now
 	r.background.Wait()
 	if r.ch.isDead() {
 		return nil

@@ -111,8 +111,9 @@ type channel struct {
 	dead chan struct{} // closed when the channel has closed
 	err  error         // why; set before dead closes
 
-	cancelMu  sync.Mutex
-	cancelled map[string]bool // consumer tags the broker cancelled
+	cancelMu     sync.Mutex
+	cancelled    map[string]bool // consumer tags the broker cancelled
+	cancelSignal chan struct{}   // closed, and replaced, at each such cancel
 
 	confirmMu  sync.Mutex // serializes enableConfirms
 	confirming atomic.Bool
@@ -124,9 +125,10 @@ type channel struct {
 
 func newChannel(wire *amqp.Channel) *channel {
 	ch := &channel{
-		wire:      wire,
-		dead:      make(chan struct{}),
-		cancelled: make(map[string]bool),
+		wire:         wire,
+		dead:         make(chan struct{}),
+		cancelled:    make(map[string]bool),
+		cancelSignal: make(chan struct{}),
 	}
 	closes := wire.NotifyClose(make(chan *amqp.Error, 1))
 	cancels := wire.NotifyCancel(make(chan string, 16))
@@ -147,6 +149,8 @@ func (ch *channel) watch(closes <-chan *amqp.Error, cancels <-chan string) {
 			}
 			ch.cancelMu.Lock()
 			ch.cancelled[tag] = true
+			close(ch.cancelSignal)
+			ch.cancelSignal = make(chan struct{})
 			ch.cancelMu.Unlock()
 		case e, ok := <-closes:
 			if ok && e != nil {
@@ -169,11 +173,12 @@ func (ch *channel) isDead() bool {
 	}
 }
 
-// cancelledByBroker reports whether the broker cancelled the consumer tag.
-func (ch *channel) cancelledByBroker(tag string) bool {
+// cancelledByBroker reports whether the broker cancelled the consumer tag, and
+// otherwise gives a channel closed at the next cancel.
+func (ch *channel) cancelledByBroker(tag string) (bool, <-chan struct{}) {
 	ch.cancelMu.Lock()
 	defer ch.cancelMu.Unlock()
-	return ch.cancelled[tag]
+	return ch.cancelled[tag], ch.cancelSignal
 }
 
 func (ch *channel) close(ctx context.Context) error {

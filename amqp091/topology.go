@@ -759,28 +759,19 @@ func (ch *opChannel) error(c *Conn, err error) error {
 	}
 	ch.mu.Lock()
 	if ch.reason == nil {
-		// A call on a channel the broker has just closed fails with ErrClosed
-		// before amqp091-go has delivered the close's reason: wait a moment for it.
-		var wait <-chan time.Time
-		if errors.Is(err, amqp.ErrClosed) {
-			timer := time.NewTimer(time.Second)
-			defer timer.Stop()
-			wait = timer.C
-		}
 		select {
-		case reason, ok := <-ch.closes:
-			if ok {
-				ch.reason = reason
-			}
-		case <-wait:
+		case reason := <-ch.closes:
+			ch.reason = reason // nil if closes was closed without one
 		default:
-			if wait != nil {
+			// A call on a channel the broker has just closed fails with ErrClosed
+			// before amqp091-go has delivered the close's reason: wait a moment.
+			if errors.Is(err, amqp.ErrClosed) {
+				timer := time.NewTimer(time.Second)
+				defer timer.Stop()
 				select {
-				case reason, ok := <-ch.closes:
-					if ok {
-						ch.reason = reason
-					}
-				case <-wait:
+				case reason := <-ch.closes:
+					ch.reason = reason
+				case <-timer.C:
 				}
 			}
 		}

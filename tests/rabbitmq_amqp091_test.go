@@ -140,7 +140,7 @@ var doneCtx = func() context.Context {
 // own; a drain must not cost it that queue, and Close deletes it.
 func TestAMQP091ExchangeReceiverSurvivesDrain(t *testing.T) {
 	t.Run("amqp091", func(t *testing.T) {
-		client, admin, _ := rabbit(t)
+		client, _, _ := rabbit(t)
 		ctx := testContext(t)
 		sess := newSession(t, client)
 		key := link.UniqueName("k")
@@ -163,6 +163,5 @@ func TestAMQP091ExchangeReceiverSurvivesDrain(t *testing.T) {
 		o, err := r.Wait(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, message.Released{Reason: "NO_ROUTE (312)"}, o, "Close deleted the link's queue")
-		_ = admin
 	})
 }
