@@ -28,7 +28,7 @@ const sasTokenType = "servicebus.windows.net:sastoken"
 type grant struct {
 	entity string // the audience's path: the entity it covers; "" for all
 	expiry time.Time
-	timer  *time.Timer
+	timer  *serverTimer
 }
 
 // requireTokens reports whether links need a token.
@@ -50,10 +50,10 @@ func (s *Server) putToken(c *conn, req request) (response, any) {
 	var err error
 	switch typ := req.prop("type"); {
 	case typ == sasTokenType && len(s.opts.SASKeys) > 0:
-		expiry, err = s.checkSAS(token, audience, time.Now())
+		expiry, err = s.checkSAS(token, audience, s.now())
 	case typ == "jwt" && s.opts.CheckJWT != nil:
 		expiry, err = s.opts.CheckJWT(token, audience)
-		if err == nil && !expiry.After(time.Now()) {
+		if err == nil && !expiry.After(s.now()) {
 			err = errors.New("the token has expired")
 		}
 	default:
@@ -122,10 +122,10 @@ func (c *conn) authorize(audience string, expiry time.Time) {
 		c.grants = map[string]*grant{}
 	}
 	if old := c.grants[audience]; old != nil {
-		old.timer.Stop()
+		old.timer.stop()
 	}
 	g := &grant{entity: entityOf(audience), expiry: expiry}
-	g.timer = time.AfterFunc(time.Until(expiry), func() { c.expire(audience, g) })
+	g.timer = c.s.at(expiry, func() { c.expire(audience, g) })
 	c.grants[audience] = g
 }
 
@@ -141,16 +141,13 @@ func (c *conn) authorized(name string, now time.Time) bool {
 }
 
 // expire ends a grant that was not renewed in time and detaches the links it
-// no longer covers.
+// no longer covers. It runs on the server's clock, under the server's lock.
 func (c *conn) expire(audience string, g *grant) {
-	s := c.s
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if c.grants[audience] != g {
 		return // renewed, or the connection is gone
 	}
 	delete(c.grants, audience)
-	now := time.Now()
+	now := c.s.now()
 	for _, sess := range c.sessions {
 		for _, l := range sess.links {
 			if l.q.node != nil || l.q.reply || c.authorized(l.q.name, now) || !covers(g.entity, l.q.name) {
@@ -165,7 +162,7 @@ func (c *conn) expire(audience string, g *grant) {
 // hold the server's lock.
 func (c *conn) dropGrants() {
 	for a, g := range c.grants {
-		g.timer.Stop()
+		g.timer.stop()
 		delete(c.grants, a)
 	}
 }

@@ -77,6 +77,9 @@ type Server struct {
 	faults faults
 	closed bool
 
+	clockOffset time.Duration // added to the real clock by FastForward
+	timers      map[*serverTimer]struct{}
+
 	wg sync.WaitGroup // the accept loop and every connection's goroutines
 }
 
@@ -129,6 +132,7 @@ func (s *Server) Close() {
 		return
 	}
 	s.closed = true
+	s.stopTimers()
 	conns := make([]*conn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)

@@ -207,7 +207,7 @@ func (s *session) attach(a *wire.Attach) {
 	if q != nil && s.c.s.faults.refuse[q.name] != nil {
 		refusal, q = s.c.s.faults.refuse[q.name], nil
 	}
-	if q != nil && q.node == nil && !q.reply && s.c.s.requireTokens() && !s.c.authorized(q.name, time.Now()) {
+	if q != nil && q.node == nil && !q.reply && s.c.s.requireTokens() && !s.c.authorized(q.name, s.c.s.now()) {
 		refusal = &wire.Error{Condition: condUnauthorized, Description: fmt.Sprintf("no token covers %q; put one on $cbs first", q.name)}
 		q = nil
 	}
