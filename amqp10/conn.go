@@ -31,8 +31,9 @@ type Conn struct {
 
 var _ link.Conn = (*Conn)(nil)
 
-// Dial connects to the broker at rawURL (amqp:// or amqps://) and completes the
-// AMQP handshake (TLS, SASL, open), all bounded by ctx.
+// Dial connects to the broker at rawURL (amqp:// or amqps://), or through
+// Options.Dial, and completes the AMQP handshake (TLS, SASL, open), all bounded
+// by ctx.
 //
 // Errors are *errorpolicy.Error: ErrInvalidURL (errors.As to *errorpolicy.URLError
 // names the part), ErrInvalidOption, ErrDialFailed (wrapping the network error, so
@@ -65,7 +66,7 @@ func Dial(ctx context.Context, rawURL string, o *Options) (*Conn, error) {
 		logger = slog.Default()
 	}
 
-	netConn, err := netdial.Dial(ctx, u, o.TLSConfig)
+	netConn, err := netdial.DialVia(ctx, u, o.TLSConfig, o.Dial)
 	if err != nil {
 		return nil, err
 	}

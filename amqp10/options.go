@@ -1,8 +1,10 @@
 package amqp10
 
 import (
+	"context"
 	"crypto/tls"
 	"log/slog"
+	"net"
 	"time"
 
 	"github.com/amqplink/amqplink/sasl"
@@ -21,6 +23,16 @@ type Options struct {
 	// Setting it with an amqp:// URL is an error, not a silent plain-text
 	// connection. Default: verify against the system roots.
 	TLSConfig *tls.Config
+
+	// Dial, if set, makes the network connection in place of a TCP one to the
+	// URL's host and port: an in-memory pipe (amqptest.Server.Dial), a proxy, a
+	// Unix socket. It is called again for every reconnect. The URL still gives
+	// the hostname sent in open, the SASL credentials and TLS: with amqps://,
+	// TLS runs over the connection Dial returns (verified against the URL's
+	// host unless TLSConfig says otherwise), so a dialer never turns amqps://
+	// into plain text. Its errors come back as ErrDialFailed (ctx's own error
+	// as is). Default: TCP to the URL's host and port.
+	Dial func(ctx context.Context) (net.Conn, error)
 
 	// VirtualHost is the hostname sent in the AMQP open frame, which brokers use
 	// to choose a virtual host or namespace (RabbitMQ 3.x: "vhost:NAME").

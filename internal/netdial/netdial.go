@@ -17,12 +17,25 @@ import (
 // Dial connects to u's host and port, with TLS for amqps:// (tlsConfig is cloned;
 // ServerName defaults to u's host, MinVersion to TLS 1.2), bounded by ctx.
 func Dial(ctx context.Context, u *amqpurl.URL, tlsConfig *tls.Config) (net.Conn, error) {
-	var d net.Dialer
+	return DialVia(ctx, u, tlsConfig, nil)
+}
+
+// DialVia is Dial over a connection that dial makes instead of a TCP one to
+// u's host (nil: TCP). TLS still follows u's scheme, so a custom dialer cannot
+// turn an amqps:// URL into plain text by accident.
+func DialVia(ctx context.Context, u *amqpurl.URL, tlsConfig *tls.Config, dial func(context.Context) (net.Conn, error)) (net.Conn, error) {
+	if dial == nil {
+		var d net.Dialer
+		dial = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", u.HostPort()) }
+	}
+	c, err := dial(ctx)
+	if err == nil && c == nil {
+		err = errors.New("the dialer returned no connection")
+	}
+	if err != nil {
+		return nil, Error(err, "dial")
+	}
 	if !u.TLS() {
-		c, err := d.DialContext(ctx, "tcp", u.HostPort())
-		if err != nil {
-			return nil, Error(err, "dial")
-		}
 		return c, nil
 	}
 	cfg := &tls.Config{}
@@ -35,12 +48,12 @@ func Dial(ctx context.Context, u *amqpurl.URL, tlsConfig *tls.Config) (net.Conn,
 	if cfg.MinVersion == 0 {
 		cfg.MinVersion = tls.VersionTLS12
 	}
-	td := tls.Dialer{NetDialer: &d, Config: cfg}
-	c, err := td.DialContext(ctx, "tcp", u.HostPort())
-	if err != nil {
+	tc := tls.Client(c, cfg)
+	if err := tc.HandshakeContext(ctx); err != nil {
+		_ = c.Close()
 		return nil, Error(err, "dial")
 	}
-	return c, nil
+	return tc, nil
 }
 
 // Error classifies a failure to connect at stage ("dial", "handshake"): the
