@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -18,6 +19,7 @@ import (
 type conn struct {
 	s  *Server
 	nc net.Conn
+	id int // numbers the connection in the trace
 
 	// Under the server's lock.
 	sessions map[uint16]*session
@@ -45,10 +47,11 @@ type outFrame struct {
 	closeAfter bool
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(s *Server, nc net.Conn, id int) *conn {
 	return &conn{
 		s:        s,
 		nc:       nc,
+		id:       id,
 		sessions: map[uint16]*session{},
 		maxFrame: wire.MinMaxFrameSize,
 		wake:     make(chan struct{}, 1),
@@ -108,9 +111,13 @@ func (c *conn) serve() {
 			return
 		}
 		if f.Body == nil {
+			c.traceIn(f.Channel, nil, 0)
 			continue // heartbeat
 		}
 		perf, err := wire.Decode(f.Body)
+		if c.s.trace != nil {
+			c.traceIn(f.Channel, orErr(perf, err), len(f.Payload))
+		}
 		if err != nil {
 			c.fail(condDecodeError, err.Error())
 			return
@@ -127,7 +134,7 @@ func (c *conn) serve() {
 
 func (c *conn) readFailed(err error) {
 	switch {
-	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed), errors.Is(err, io.ErrClosedPipe):
 	case errors.Is(err, wire.ErrFrameTooLarge):
 		c.fail(condFramingError, err.Error())
 	case errors.Is(err, wire.ErrMalformed):
@@ -162,6 +169,7 @@ func (c *conn) handshake(r *bufio.Reader) bool {
 	if _, err := io.ReadFull(r, hdr); err != nil {
 		return false
 	}
+	c.traceHeader(false, hdr)
 	needSASL := len(c.s.opts.Users) > 0
 	if bytes.Equal(hdr, wire.ProtoSASL) {
 		if !c.sasl(r) {
@@ -170,6 +178,7 @@ func (c *conn) handshake(r *bufio.Reader) bool {
 		if _, err := io.ReadFull(r, hdr); err != nil {
 			return false
 		}
+		c.traceHeader(false, hdr)
 		needSASL = false
 	}
 	if !bytes.Equal(hdr, wire.ProtoAMQP) || needSASL {
@@ -178,9 +187,11 @@ func (c *conn) handshake(r *bufio.Reader) bool {
 		if needSASL {
 			want = wire.ProtoSASL
 		}
+		c.traceHeader(true, want)
 		_, _ = c.nc.Write(want)
 		return false
 	}
+	c.traceHeader(true, wire.ProtoAMQP)
 	_, err := c.nc.Write(wire.ProtoAMQP)
 	return err == nil
 }
@@ -200,6 +211,9 @@ func (c *conn) sasl(r *bufio.Reader) bool {
 		return false
 	}
 	perf, err := wire.Decode(f.Body)
+	if c.s.trace != nil {
+		c.traceIn(f.Channel, orErr(perf, err), len(f.Payload))
+	}
 	init, ok := perf.(*wire.SASLInit)
 	if err != nil || !ok {
 		return false
@@ -229,6 +243,12 @@ func (c *conn) sasl(r *bufio.Reader) bool {
 // writeNow writes a header and a frame directly, during the handshake, before
 // the writer has anything to send.
 func (c *conn) writeNow(header []byte, typ uint8, body any) bool {
+	if header != nil {
+		c.traceHeader(true, header)
+	}
+	if c.s.trace != nil {
+		c.s.trace.record(c.id, true, 0, body, 0)
+	}
 	buf, err := wire.AppendFrame(append([]byte(nil), header...), wire.Frame{Type: typ, Body: wire.Encode(body)})
 	if err != nil {
 		return false
@@ -282,6 +302,9 @@ func (c *conn) write() {
 		buf = buf[:0]
 		closeAfter := false
 		for _, f := range frames {
+			if c.s.trace != nil {
+				c.s.trace.record(c.id, true, f.channel, f.body, len(f.payload))
+			}
 			wf := wire.Frame{Type: f.typ, Channel: f.channel, Payload: f.payload}
 			if f.body != nil {
 				wf.Body = wire.Encode(f.body)
@@ -309,4 +332,31 @@ func (c *conn) write() {
 			return
 		}
 	}
+}
+
+// traceIn traces a frame read from the client, if tracing is on.
+func (c *conn) traceIn(channel uint16, body any, payload int) {
+	if c.s.trace != nil {
+		c.s.trace.record(c.id, false, channel, body, payload)
+	}
+}
+
+// traceHeader traces a protocol header, if tracing is on.
+func (c *conn) traceHeader(sent bool, hdr []byte) {
+	if c.s.trace == nil {
+		return
+	}
+	var body any = protoHeader{sasl: bytes.Equal(hdr, wire.ProtoSASL)}
+	if !body.(protoHeader).sasl && !bytes.Equal(hdr, wire.ProtoAMQP) {
+		body = fmt.Errorf("protocol header %q", hdr)
+	}
+	c.s.trace.record(c.id, sent, 0, body, 0)
+}
+
+// orErr is what a frame decoded to, for the trace: the performative or the error.
+func orErr(perf any, err error) any {
+	if err != nil {
+		return err
+	}
+	return perf
 }

@@ -28,3 +28,30 @@ func withDeliveryCount(data []byte, n uint32) []byte {
 	}
 	return append(out, rest...)
 }
+
+// annLockedUntil is when the lock on a delivered message runs out, as Service
+// Bus annotates it (the sequence number and enqueued time are eventhubs.go's).
+const annLockedUntil wire.Symbol = "x-opt-locked-until"
+
+// onWire is m as a consumer of q gets it: the header counts its failed
+// deliveries, and a queue's messages carry their sequence number, enqueued
+// time and, when od holds a lock on it, when the lock runs out. A node's
+// responses go as they are.
+func (s *Server) onWire(q *queue, m *message, od *outDelivery) []byte {
+	data := m.wireData()
+	if !q.entity() {
+		return data
+	}
+	a, err := cutAnnotations(data)
+	if err != nil {
+		return data // a message we cannot take apart goes as it came
+	}
+	a.ann.Set(annSequenceNumber, int64(m.seq))
+	if !m.enqueued.IsZero() {
+		a.ann.Set(annEnqueuedTime, m.enqueued)
+	}
+	if od != nil && od.locked() {
+		a.ann.Set(annLockedUntil, od.until)
+	}
+	return a.encode()
+}

@@ -3,11 +3,12 @@ package amqptest
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/amqplink/amqplink/amqptest/internal/wire"
 )
 
-// A service node ($cbs) answers request messages on its own links: the client
+// A service node ($cbs, a queue's $management) answers request messages on its own links: the client
 // sends requests to the node's address and receives responses on a link whose
 // source is the same address. Each receiving link gets a private queue, so the
 // ordinary credit, delivery and settlement machinery carries the responses.
@@ -28,7 +29,9 @@ type request struct {
 type response struct {
 	status      int32
 	description string
+	condition   wire.Symbol // sent as the error-condition property, when set
 	body        any
+	camelCase   bool // statusCode/statusDescription, as $management spells them
 }
 
 // nodeFor returns the queue object that stands for a node address when the
@@ -36,9 +39,13 @@ type response struct {
 // client receives from it; nil when address is not a node.
 func (s *Server) nodeFor(address string, receiving bool, replyAddress string) *queue {
 	var h nodeHandler
-	switch address {
-	case "$cbs":
+	switch entity, isMgmt := strings.CutSuffix(address, managementSuffix); {
+	case address == "$cbs":
 		h = s.putToken
+	case address == eventHubManagement:
+		h = s.manageEventHubs
+	case isMgmt && entity != "":
+		h = s.management(entity)
 	default:
 		return nil
 	}
@@ -134,7 +141,8 @@ func (r request) prop(name string) string {
 }
 
 // encodeResponse builds a response message: properties (to, correlation-id),
-// application properties (status-code, status-description) and the body.
+// application properties (status-code, status-description or their camel-case
+// spellings, error-condition) and the body.
 func encodeResponse(correlationID any, to string, r response) []byte {
 	props := make([]any, 6)
 	if to != "" {
@@ -142,8 +150,16 @@ func encodeResponse(correlationID any, to string, r response) []byte {
 	}
 	props[5] = correlationID
 	app := &wire.Map{}
-	app.Set("status-code", r.status)
-	app.Set("status-description", r.description)
+	if r.camelCase {
+		app.Set("statusCode", r.status)
+		app.Set("statusDescription", r.description)
+	} else {
+		app.Set("status-code", r.status)
+		app.Set("status-description", r.description)
+	}
+	if r.condition != "" {
+		app.Set("error-condition", r.condition)
+	}
 	var out []byte
 	var err error
 	for _, section := range []any{

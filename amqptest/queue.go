@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/amqplink/amqplink/amqptest/internal/wire"
 )
@@ -16,10 +17,12 @@ const DeadLetterSuffix = "/$deadletterqueue"
 
 // message is a stored message: its encoded sections, as they arrived.
 type message struct {
-	data   []byte
-	format uint32
-	seq    uint64 // arrival order in its queue, kept when it is put back
-	failed uint32 // failed deliveries (modified with delivery-failed)
+	data     []byte
+	format   uint32
+	seq      uint64         // arrival order in its queue from 1, kept when it is put back: its sequence number
+	enqueued time.Time      // when it arrived (zero for a node's responses)
+	failed   uint32         // failed deliveries (modified with delivery-failed, lock expiry)
+	notOn    map[*link]bool // links it must not go to again (modified with undeliverable-here)
 }
 
 // wireData is what the message looks like on the wire: the header carries the
@@ -34,14 +37,20 @@ func (m *message) wireData() []byte {
 // queue is a FIFO of messages with its consumers. Everything in it is under the
 // server's lock.
 type queue struct {
-	name      string
-	ready     []*message
-	seq       uint64 // the next arrival's seq
-	maxLength int    // 0: unbounded
-	maxFailed uint32 // failed deliveries before dead-lettering; 0: never
-	unacked   int    // sent to a client and not yet settled
-	consumers []*link
-	next      int // round-robin position among consumers
+	name         string
+	ready        []*message
+	seq          uint64                     // the last arrival's seq (sequence numbers start at 1)
+	maxLength    int                        // 0: unbounded
+	maxFailed    uint32                     // failed deliveries before dead-lettering; 0: never
+	unacked      int                        // sent to a client and not yet settled
+	lockDuration time.Duration              // 0: the server's
+	locks        map[wire.UUID]*outDelivery // unsettled deliveries by lock token (lock.go)
+	consumers    []*link
+	next         int // round-robin position among consumers
+
+	// An event hub link (eventhubs_link.go): a sender's events go to the hub's
+	// partitions; a receiver's queue holds the events it has yet to get.
+	eh *hubEnd
 
 	// A service node: requests sent to it go to node instead of the queue.
 	node nodeHandler
@@ -57,8 +66,14 @@ type QueueOptions struct {
 	// rejected with amqp:resource-limit-exceeded. Default: unbounded.
 	MaxLength int
 	// MaxDeliveryCount moves a message to the dead-letter queue once this many
-	// of its deliveries failed (modified with delivery-failed). Default: never.
+	// of its deliveries failed (modified with delivery-failed, or a lock that
+	// ran out). Default: never.
 	MaxDeliveryCount int
+	// LockDuration is how long a consumer holds the lock on a message it has
+	// not settled; renew-lock on "<queue>/$management" extends it. When the
+	// lock runs out the message goes back to the queue as a failed delivery.
+	// Default: Options.LockDuration (30 s).
+	LockDuration time.Duration
 }
 
 // CreateQueue makes a queue (or changes the options of an existing one).
@@ -73,6 +88,7 @@ func (s *Server) CreateQueue(name string, o *QueueOptions) {
 	if o != nil {
 		q.maxLength = o.MaxLength
 		q.maxFailed = uint32(max(0, o.MaxDeliveryCount))
+		q.lockDuration = o.LockDuration
 	}
 }
 
@@ -109,14 +125,19 @@ func (s *Server) Put(name string, body []byte) {
 		q = &queue{name: name}
 		s.queues[name] = q
 	}
-	q.push(&message{data: data})
+	q.push(s.newMessage(data, 0))
 	q.dispatch()
 }
 
-// push adds a new message at the tail.
+// newMessage is a message arriving now.
+func (s *Server) newMessage(data []byte, format uint32) *message {
+	return &message{data: data, format: format, enqueued: s.now()}
+}
+
+// push adds a new message at the tail, giving it the next sequence number.
 func (q *queue) push(m *message) {
-	m.seq = q.seq
 	q.seq++
+	m.seq = q.seq
 	q.ready = append(q.ready, m)
 }
 
@@ -149,8 +170,11 @@ const batchFormat = 0x80013700
 // store stores what a client sent (a message, or a batch of them) and returns
 // the outcome to report. A batch is stored whole or not at all.
 func (s *Server) store(q *queue, data []byte, format uint32) any {
+	if q.eh != nil {
+		return s.storeEvents(q.eh, data, format)
+	}
 	if format != batchFormat {
-		return s.enqueue(q, &message{data: data, format: format})
+		return s.enqueue(q, s.newMessage(data, format))
 	}
 	msgs, err := splitBatch(data)
 	if err != nil {
@@ -161,7 +185,7 @@ func (s *Server) store(q *queue, data []byte, format uint32) any {
 			Description: fmt.Sprintf("queue %s has no room for a batch of %d", q.name, len(msgs))}}
 	}
 	for _, m := range msgs {
-		q.push(&message{data: m})
+		q.push(s.newMessage(m, 0))
 	}
 	q.dispatch()
 	return &wire.Accepted{}
@@ -204,24 +228,42 @@ func (s *Server) enqueue(q *queue, m *message) any {
 	return &wire.Accepted{}
 }
 
-// settle applies a client's outcome to a message it had received.
-func (s *Server) settle(q *queue, m *message, state any) {
+// settle applies a client's outcome to a delivery it had received.
+func (s *Server) settle(od *outDelivery, state any) {
+	q, m := od.link.q, od.msg
+	if q.eh != nil {
+		return // an event stays in its partition's log whatever the outcome
+	}
 	switch st := state.(type) {
 	case *wire.Accepted:
 	case *wire.Rejected:
 		s.deadLetter(q, m)
 	case *wire.Modified:
-		if st.DeliveryFailed {
-			m.failed++
-			if q.maxFailed > 0 && m.failed >= q.maxFailed {
-				s.deadLetter(q, m)
-				return
+		if st.UndeliverableHere {
+			if m.notOn == nil {
+				m.notOn = map[*link]bool{}
 			}
+			m.notOn[od.link] = true
+		}
+		if st.DeliveryFailed {
+			s.fail(q, m)
+			return
 		}
 		q.requeue(m)
 	default: // released, or settled with no outcome
 		q.requeue(m)
 	}
+}
+
+// fail counts a failed delivery of m and puts it back, or dead-letters it
+// once the queue's MaxDeliveryCount is reached.
+func (s *Server) fail(q *queue, m *message) {
+	m.failed++
+	if q.maxFailed > 0 && m.failed >= q.maxFailed {
+		s.deadLetter(q, m)
+		return
+	}
+	q.requeue(m)
 }
 
 // deadLetter moves m to q's dead-letter queue.
@@ -232,7 +274,7 @@ func (s *Server) deadLetter(q *queue, m *message) {
 		dlq = &queue{name: name}
 		s.queues[name] = dlq
 	}
-	dlq.push(&message{data: m.data, format: m.format, failed: m.failed})
+	dlq.push(&message{data: m.data, format: m.format, failed: m.failed, enqueued: s.now()})
 	dlq.dispatch()
 }
 
@@ -248,26 +290,38 @@ func (q *queue) requeue(ms ...*message) {
 // dispatch offers ready messages to consumers with credit, round robin.
 func (q *queue) dispatch() {
 	for len(q.ready) > 0 {
-		l := q.nextConsumer()
+		l, i := q.nextDelivery()
 		if l == nil {
 			return
 		}
-		m := q.ready[0]
-		q.ready[0] = nil
-		q.ready = q.ready[1:]
+		m := q.ready[i]
+		if i == 0 {
+			q.ready[0] = nil
+			q.ready = q.ready[1:]
+		} else {
+			q.ready = slices.Delete(q.ready, i, i+1)
+		}
 		l.sess.deliver(l, m)
 	}
 }
 
-func (q *queue) nextConsumer() *link {
+// nextDelivery picks the next consumer, round robin, that has credit and a
+// ready message it may get (the first one not barred from its link), and that
+// message's index; a nil link when there is none.
+func (q *queue) nextDelivery() (*link, int) {
 	for range q.consumers {
 		q.next = (q.next + 1) % len(q.consumers)
 		l := q.consumers[q.next]
-		if l.credit > 0 && l.sess.remoteIncomingWindow > 0 {
-			return l
+		if l.credit == 0 || l.sess.remoteIncomingWindow == 0 {
+			continue
+		}
+		for i, m := range q.ready {
+			if !m.notOn[l] {
+				return l, i
+			}
 		}
 	}
-	return nil
+	return nil, 0
 }
 
 // dispatchAll offers every queue's messages; a session window opened.
@@ -275,4 +329,5 @@ func (s *Server) dispatchAll() {
 	for _, q := range s.queues {
 		q.dispatch()
 	}
+	s.dispatchHubs()
 }

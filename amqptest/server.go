@@ -41,6 +41,24 @@ type Options struct {
 	LinkCredit uint32
 	// Logger receives the server's events. Default: discard.
 	Logger *slog.Logger
+	// LockDuration is how long a consumer holds the lock on a message it has
+	// not settled, on queues whose QueueOptions.LockDuration is not set
+	// (queues made on first use, among them). Default: 30 s, as Service Bus.
+	LockDuration time.Duration
+	// PipeOnly opens no TCP listener: clients connect through Pipe or Dial
+	// only. Inside a testing/synctest bubble it is required, as a goroutine
+	// waiting on a real socket would keep the bubble's clock from moving; URL
+	// and Addr then name no reachable address. Default: listen on 127.0.0.1.
+	PipeOnly bool
+	// Trace, if set, is called with every frame the server reads or writes,
+	// on every connection, one call at a time. It runs on the connections'
+	// goroutines, so it should be quick, and it must not call the Server.
+	// Default: none, at no cost.
+	Trace func(Frame)
+	// TraceLast is how many of the latest frames the server keeps for
+	// Server.Trace (and NewTestServer prints when the test fails). Default: 0,
+	// none kept.
+	TraceLast int
 }
 
 func (o *Options) withDefaults() Options {
@@ -73,9 +91,12 @@ type Server struct {
 	// mu is the broker's one lock: queues, connections, sessions and links.
 	mu     sync.Mutex
 	queues map[string]*queue
+	hubs   map[string]*eventHub // event hubs, by name (eventhubs.go)
 	conns  map[*conn]struct{}
 	faults faults
 	closed bool
+	connN  int     // connections ever served, numbering them for the trace
+	trace  *tracer // nil when tracing is off
 
 	clockOffset time.Duration // added to the real clock by FastForward
 	timers      map[*serverTimer]struct{}
@@ -83,21 +104,26 @@ type Server struct {
 	wg sync.WaitGroup // the accept loop and every connection's goroutines
 }
 
-// NewServer starts a server on a free port of 127.0.0.1. Like
-// httptest.NewServer it panics if it cannot listen. Close it when done.
+// NewServer starts a server on a free port of 127.0.0.1 (or on none, with
+// Options.PipeOnly). Like httptest.NewServer it panics if it cannot listen.
+// Close it when done.
 func NewServer(o *Options) *Server {
+	opts := o.withDefaults()
+	s := &Server{
+		opts:   opts,
+		log:    opts.Logger,
+		queues: map[string]*queue{},
+		conns:  map[*conn]struct{}{},
+		trace:  newTracer(opts.Trace, opts.TraceLast),
+	}
+	if opts.PipeOnly {
+		return s
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(fmt.Sprintf("amqptest: cannot listen on 127.0.0.1: %v", err))
 	}
-	opts := o.withDefaults()
-	s := &Server{
-		opts:   opts,
-		ln:     ln,
-		log:    opts.Logger,
-		queues: map[string]*queue{},
-		conns:  map[*conn]struct{}{},
-	}
+	s.ln = ln
 	s.wg.Add(1)
 	go s.accept()
 	return s
@@ -109,19 +135,31 @@ type TB interface {
 	Cleanup(func())
 }
 
-// NewTestServer starts a server that is closed when the test ends.
+// NewTestServer starts a server that is closed when the test ends. With
+// Options.TraceLast set, a failed test (t a *testing.T or *testing.B) logs the
+// last frames.
 func NewTestServer(t TB, o *Options) *Server {
 	t.Helper()
 	s := NewServer(o)
-	t.Cleanup(s.Close)
+	t.Cleanup(func() {
+		s.Close()
+		s.logTraceIfFailed(t)
+	})
 	return s
 }
 
-// URL is the server's address as an amqp:// URL, with no credentials.
-func (s *Server) URL() string { return "amqp://" + s.ln.Addr().String() }
+// URL is the server's address as an amqp:// URL, with no credentials; with
+// Options.PipeOnly it is amqp://amqptest, for the hostname alone.
+func (s *Server) URL() string { return "amqp://" + s.Addr().String() }
 
-// Addr is the server's listening address.
-func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+// Addr is the server's listening address; with Options.PipeOnly, an address
+// of network "pipe" that nothing can dial.
+func (s *Server) Addr() net.Addr {
+	if s.ln == nil {
+		return pipeAddr{}
+	}
+	return s.ln.Addr()
+}
 
 // Close stops listening, drops every connection without a close frame, and
 // waits for the server's goroutines to end.
@@ -138,7 +176,9 @@ func (s *Server) Close() {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
-	_ = s.ln.Close()
+	if s.ln != nil {
+		_ = s.ln.Close()
+	}
 	for _, c := range conns {
 		c.drop()
 	}
@@ -152,17 +192,29 @@ func (s *Server) accept() {
 		if err != nil {
 			return // closed
 		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			_ = nc.Close()
+		if !s.serveConn(nc) {
 			return
 		}
-		c := newConn(s, nc)
-		s.conns[c] = struct{}{}
-		s.wg.Add(2)
-		s.mu.Unlock()
-		go c.serve()
-		go c.write()
 	}
+}
+
+// serveConn serves nc, an accepted socket or the server's end of a pipe, on
+// a reader and a writer goroutine of its own (a pipe has no buffer, so reads
+// and writes must not wait on each other). It reports false, closing nc, if
+// the server is closed.
+func (s *Server) serveConn(nc net.Conn) bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = nc.Close()
+		return false
+	}
+	s.connN++
+	c := newConn(s, nc, s.connN)
+	s.conns[c] = struct{}{}
+	s.wg.Add(2)
+	s.mu.Unlock()
+	go c.serve()
+	go c.write()
+	return true
 }

@@ -37,6 +37,7 @@ type session struct {
 	links     map[uint32]*link        // by the client's handle
 	detached  map[uint32]bool         // handles the server detached, awaiting the client's detach
 	unsettled map[uint32]*outDelivery // server → client deliveries, by delivery id
+	lost      map[uint32]*link        // deliveries whose lock was lost, so a late settle is told (lock.go)
 }
 
 // link is one client link. The server's end uses the client's handle number.
@@ -73,6 +74,8 @@ type inTransfer struct {
 type outDelivery struct {
 	link *link
 	msg  *message
+	id   uint32
+	lock // its lock token, and on a queue its lock (lock.go)
 }
 
 // handle serves one frame; it reports true when the connection is over.
@@ -176,7 +179,7 @@ func (s *session) attach(a *wire.Attach) {
 		return
 	}
 	l := &link{sess: s, name: a.Name, handle: a.Handle, receiving: a.Role == wire.RoleReceiver,
-		sndSettle: a.SndSettleMode, rcvSettle: wire.RcvFirst, maxSize: a.MaxMessageSize}
+		sndSettle: a.SndSettleMode, rcvSettle: a.RcvSettleMode, maxSize: a.MaxMessageSize}
 	var address *string
 	if l.receiving && a.Source != nil {
 		address = a.Source.Address
@@ -184,25 +187,32 @@ func (s *session) attach(a *wire.Attach) {
 		address = a.Target.Address
 	}
 	reply := &wire.Attach{Name: a.Name, Handle: a.Handle, Role: !a.Role, SndSettleMode: a.SndSettleMode,
-		RcvSettleMode: wire.RcvFirst, Source: a.Source, Target: a.Target,
+		RcvSettleMode: a.RcvSettleMode, Source: a.Source, Target: a.Target,
 		MaxMessageSize: s.c.s.opts.MaxMessageSize}
 	if l.receiving {
 		zero := uint32(0)
 		reply.InitialDeliveryCount = &zero
 	}
 	var q *queue
+	var hubRefusal *wire.Error // why an event hub refuses the link (eventhubs_link.go)
 	if address != nil {
 		var replyTo string
 		if a.Target != nil && a.Target.Address != nil {
 			replyTo = *a.Target.Address
 		}
-		if q = s.c.s.nodeFor(*address, l.receiving, replyTo); q == nil {
-			q = s.c.s.queueFor(*address)
+		q, hubRefusal = s.c.s.hubLink(*address, a)
+		if q == nil && hubRefusal == nil {
+			if q = s.c.s.nodeFor(*address, l.receiving, replyTo); q == nil {
+				q = s.c.s.queueFor(*address)
+			}
 		}
 	}
 	refusal := &wire.Error{Condition: condNotFound, Description: "no such queue"}
 	if q == nil && address != nil {
 		refusal.Description = fmt.Sprintf("no queue %q", *address)
+	}
+	if hubRefusal != nil {
+		refusal = hubRefusal
 	}
 	if q != nil && s.c.s.faults.refuse[q.name] != nil {
 		refusal, q = s.c.s.faults.refuse[q.name], nil
@@ -223,6 +233,9 @@ func (s *session) attach(a *wire.Attach) {
 	s.c.send(s.channel, reply, nil)
 	if l.receiving {
 		q.consumers = append(q.consumers, l)
+		if q.eh != nil {
+			s.c.s.startReading(l) // ownership, and the events from the start position
+		}
 		return
 	}
 	if a.InitialDeliveryCount != nil {
@@ -373,20 +386,10 @@ func (s *session) disposition(d *wire.Disposition) {
 	if d.Role != wire.RoleReceiver {
 		return // the server settles what it receives at once; nothing to learn
 	}
-	last := d.First
-	if d.Last != nil {
-		last = *d.Last
-	}
 	touched := map[*queue]bool{}
-	for id := d.First; ; id++ {
-		if od := s.unsettled[id]; od != nil && d.Settled {
-			delete(s.unsettled, id)
-			od.link.q.unacked--
-			s.c.s.settle(od.link.q, od.msg, d.State)
-			touched[od.link.q] = true
-		}
-		if id == last {
-			break
+	for _, id := range s.disposed(d) {
+		if q := s.settleFromClient(id, d.Settled, d.State); q != nil {
+			touched[q] = true
 		}
 	}
 	for q := range touched {
@@ -434,13 +437,12 @@ func (s *session) unlink(l *link) {
 		}
 	}
 	var back []*message
-	for id, od := range s.unsettled {
-		if od.link == l {
-			delete(s.unsettled, id)
-			q.unacked--
+	for _, od := range s.unsettled {
+		if od.link == l && !s.orphanOrTake(od) {
 			back = append(back, od.msg)
 		}
 	}
+	s.forgetLost(l)
 	q.requeue(back...)
 	q.dispatch()
 }
@@ -452,18 +454,21 @@ func (s *session) deliver(l *link, m *message) {
 	s.remoteIncomingWindow--
 	l.credit--
 	l.deliveryCount++
-	tag := make([]byte, 8)
-	for i := range 8 {
-		tag[7-i] = byte(l.nextTag >> (8 * i))
-	}
-	l.nextTag++
 	settled := l.sndSettle == wire.SndSettled
-	if !settled {
-		s.unsettled[id] = &outDelivery{link: l, msg: m}
-		l.q.unacked++
+	var od *outDelivery
+	var tag []byte
+	if settled {
+		tag = make([]byte, 8)
+		for i := range 8 {
+			tag[7-i] = byte(l.nextTag >> (8 * i))
+		}
+		l.nextTag++
+	} else {
+		od = s.track(l, id, m) // the tag is its lock token
+		tag = guidBytes(od.token)
 	}
 	format := m.format
-	data := m.wireData()
+	data := s.c.s.onWire(l.q, m, od)
 	// Split the message to fit the client's max-frame-size, leaving room for the
 	// frame header and the transfer performative.
 	chunk := int(min(uint64(s.c.maxFrame), 1<<24)) - 128
