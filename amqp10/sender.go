@@ -186,16 +186,7 @@ func (settledReceipt) Wait(context.Context) (message.Outcome, error) { return me
 var _ link.BatchSender = (*senderLink)(nil)
 
 // Encode returns m as it goes on the wire.
-func (s *senderLink) Encode(m *message.Message) ([]byte, error) {
-	if m == nil {
-		return nil, errorpolicy.InvalidOption("amqp10: Encode of a nil message")
-	}
-	b, err := toWire(m).MarshalBinary()
-	if err != nil {
-		return nil, errorpolicy.New(errorpolicy.CondDecodeError, "amqp10: encoding the message", err)
-	}
-	return b, nil
-}
+func (s *senderLink) Encode(m *message.Message) ([]byte, error) { return codec{}.Encode(m) }
 
 // SendBatch sends encoded messages as one unsettled transfer in the batch format.
 func (s *senderLink) SendBatch(ctx context.Context, encoded [][]byte) (link.Receipt, error) {
