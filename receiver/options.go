@@ -46,6 +46,13 @@ type Options struct {
 	Prefetch int
 	// Mode is PeekLock (the default) or ReceiveAndDelete.
 	Mode Mode
+	// ConfirmSettlement asks the peer to confirm every PeekLock settlement
+	// (AMQP 1.0 rcv-settle-mode second), so that one it refuses fails with its
+	// error: Service Bus answers a settlement after the lock expired with
+	// com.microsoft:message-lock-lost (errorpolicy.ErrMessageLockLost). Each
+	// settlement then waits a round trip. RabbitMQ 3.10 refuses the mode
+	// (amqp:not-implemented); the 0-9-1 driver ignores it. Default: false.
+	ConfirmSettlement bool
 	// Filters are source filters (AMQP 1.0).
 	Filters []link.Filter
 	// Properties are the link's attach properties.
@@ -71,6 +78,11 @@ type Options struct {
 	// what pause. Nil means the default errorpolicy.Policy: up to 3 consecutive
 	// attempts with backoff, none for Fatal errors.
 	Policy *errorpolicy.Policy
+	// OnReattach, if set, may change the link options before each new link after
+	// the first (recovery), e.g. to move a start filter past what was already
+	// received. It is called from the goroutine that attaches and must return
+	// quickly.
+	OnReattach func(o *link.ReceiverOptions)
 	// OnStateChange, if set, is called from the receiver's goroutine on every
 	// state change. It must return quickly.
 	OnStateChange func(from, to State)
@@ -130,6 +142,8 @@ func (o *Options) linkOptions(source string) link.ReceiverOptions {
 	}
 	if o.Mode == ReceiveAndDelete {
 		lo.SenderSettle = link.SenderSettled
+	} else if o.ConfirmSettlement {
+		lo.ReceiverSettle = link.ReceiverSecond
 	}
 	if lo.Name == "" {
 		lo.Name = link.UniqueName("amqplink-rcv")

@@ -2,6 +2,8 @@ package receiver
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/amqplink/amqplink/errorpolicy"
@@ -105,7 +107,13 @@ func (lp *loop) attachAfter(wait time.Duration) {
 		}
 		ctx, cancel := context.WithTimeout(ctx, attachTimeout)
 		defer cancel()
-		l, err := r.sess.NewReceiverLink(ctx, r.lopts)
+		lopts := r.lopts
+		if r.opts.OnReattach != nil {
+			lopts.Filters = slices.Clone(lopts.Filters) // the hook gets copies it may change
+			lopts.Properties = maps.Clone(lopts.Properties)
+			r.opts.OnReattach(&lopts)
+		}
+		l, err := r.sess.NewReceiverLink(ctx, lopts)
 		lp.attaching <- attachResult{l: l, err: err}
 	}()
 }
