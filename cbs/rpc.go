@@ -194,6 +194,13 @@ func statusOf(m *message.Message) error {
 	case code == 408:
 		cond = errorpolicy.CondTimeout
 	}
+	// A service that names its condition knows better than the status code.
+	switch c := m.ApplicationProperties["error-condition"].(type) {
+	case string:
+		cond = errorpolicy.Condition(c)
+	case message.Symbol:
+		cond = errorpolicy.Condition(c)
+	}
 	se := &StatusError{Code: code, Description: desc}
 	return &errorpolicy.Error{Condition: cond, Description: se.Error(), Class: errorpolicy.DefaultClass(cond), Remote: true, Err: se}
 }
