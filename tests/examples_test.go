@@ -20,7 +20,8 @@ func TestExamplesRunOnTheEmbeddedBroker(t *testing.T) {
 	root := repoRoot(t)
 	for name, want := range map[string][]string{
 		"quickstart": {"received hello 3"},
-		"servicebus": {"sent     a batch of 5 orders", "received order 5 (accepted)"},
+		"servicebus": {"sent     a batch of 5 orders", "peeked   5 orders", "renewed  the lock of order 1", "received order 5 (accepted)"},
+		"eventhubs":  {"event hub telemetry has partitions 0, 1", "sent     6 readings from 3 devices", "read     6 events in all"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(testContext(t), 2*time.Minute)

@@ -1,6 +1,7 @@
-// Servicebus sends a batch of messages to a Service Bus style queue and receives
-// them with PeekLock, authorizing every link with claims-based security (a SAS
-// token put on $cbs, refreshed before it expires).
+// Servicebus sends a batch of messages to a Service Bus style queue, peeks at
+// them, and receives them with PeekLock, renewing one lock on the way. Every
+// link is authorized with claims-based security (a SAS token put on $cbs,
+// refreshed before it expires).
 //
 //	go run ./examples/servicebus                                              # embedded broker
 //	AMQPLINK_CONNECTION_STRING='Endpoint=sb://NS.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…;EntityPath=orders' \
@@ -24,6 +25,7 @@ import (
 	"github.com/amqplink/amqplink/message"
 	"github.com/amqplink/amqplink/receiver"
 	"github.com/amqplink/amqplink/sender"
+	"github.com/amqplink/amqplink/servicebus"
 )
 
 func main() {
@@ -85,17 +87,35 @@ func run(ctx context.Context, cs *cbs.ConnectionString) error {
 		return err
 	}
 
-	rcv, err := receiver.New(ctx, sess, cs.EntityPath, &receiver.Options{Prefetch: n})
+	// A Service Bus receiver: PeekLock with lock tokens, and the entity's
+	// $management node for peeking and renewing locks.
+	rcv, err := servicebus.NewReceiver(ctx, sess, cs.EntityPath, &servicebus.ReceiverOptions{
+		Receiver: receiver.Options{Prefetch: n},
+	})
 	if err != nil {
 		return err
 	}
 	defer rcv.Close(ctx)
-	for range n {
+	peeked, err := rcv.Management().Peek(ctx, 0, n)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("peeked   %d orders without locking them\n", len(peeked))
+	for i := range n {
 		d, err := rcv.Receive(ctx)
 		if err != nil {
 			return err
 		}
 		body, _ := d.Message.Text()
+		if i == 0 {
+			// A handler that needs longer than the lock duration renews the lock
+			// (or sets ReceiverOptions.AutoRenewLock and lets Run do it).
+			until, err := rcv.RenewLock(ctx, d)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("renewed  the lock of %s until %s\n", body, until.Format(time.TimeOnly))
+		}
 		if err := d.Accept(ctx); err != nil {
 			return err
 		}
