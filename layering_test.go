@@ -30,6 +30,8 @@ func TestImportsPointDown(t *testing.T) {
 		module + "/sender":         append(neutral, module),
 		module + "/cbs":            append(neutral, module),
 		module + "/cbs/azidentity": append(neutral, module),
+		module + "/servicebus":     append(neutral, module),
+		module + "/eventhubs":      append(neutral, module),
 		module + "/amqp10":         append([]string{module + "/amqp091", "github.com/rabbitmq/amqp091-go"}, upper...),
 		module + "/amqp091":        append([]string{module + "/amqp10", "github.com/Azure/go-amqp"}, upper...),
 		module + "/amqptest":       append(append([]string{module + "/link"}, upper...), drivers...),
