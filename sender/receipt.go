@@ -2,6 +2,8 @@ package sender
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/amqplink/amqplink/link"
@@ -17,9 +19,14 @@ type Receipt struct {
 	gen   uint64    // the link it was sent on
 	sent  time.Time // when it was handed to the link; set when Options.Timeout is
 
-	done    chan struct{}
-	outcome message.Outcome
-	err     error
+	// complete is set, under mu, once outcome and err are final. done is made
+	// only for a Done or Wait that comes first (most receipts complete before
+	// anyone looks), and closed on completion.
+	mu       sync.Mutex
+	complete atomic.Bool
+	done     chan struct{}
+	outcome  message.Outcome
+	err      error
 }
 
 // closedChan is the Done channel of receipts complete from the start.
@@ -30,7 +37,20 @@ var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); retu
 func (r *Receipt) Message() *message.Message { return r.msg }
 
 // Done is closed once the outcome is known, or known to be unknowable.
-func (r *Receipt) Done() <-chan struct{} { return r.done }
+func (r *Receipt) Done() <-chan struct{} {
+	if r.complete.Load() {
+		return closedChan
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.complete.Load() {
+		return closedChan
+	}
+	if r.done == nil {
+		r.done = make(chan struct{})
+	}
+	return r.done
+}
 
 // Wait waits for the outcome within ctx. It returns Accepted with a nil error;
 // Rejected, Released or Modified with an *OutcomeError; or a nil outcome with
@@ -38,13 +58,11 @@ func (r *Receipt) Done() <-chan struct{} { return r.done }
 // Close gave up waiting), errorpolicy.ErrTimeout (Options.Timeout passed), or
 // ctx's error (the message may still be settled later).
 func (r *Receipt) Wait(ctx context.Context) (message.Outcome, error) {
-	select {
-	case <-r.done:
+	if r.complete.Load() {
 		return r.outcome, r.err
-	default:
 	}
 	select {
-	case <-r.done:
+	case <-r.Done():
 		return r.outcome, r.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -54,12 +72,10 @@ func (r *Receipt) Wait(ctx context.Context) (message.Outcome, error) {
 // Outcome returns what Wait returns once Done is closed; before that it returns
 // a nil outcome and ErrInFlight.
 func (r *Receipt) Outcome() (message.Outcome, error) {
-	select {
-	case <-r.done:
+	if r.complete.Load() {
 		return r.outcome, r.err
-	default:
-		return nil, ErrInFlight
 	}
+	return nil, ErrInFlight
 }
 
 // finish records the outcome (or why there is none) and wakes the waiters.
@@ -68,5 +84,17 @@ func (r *Receipt) finish(o message.Outcome, err error) {
 		err = outcomeErr(o)
 	}
 	r.outcome, r.err = o, err
-	close(r.done)
+	r.mu.Lock()
+	r.complete.Store(true)
+	if r.done != nil {
+		close(r.done)
+	}
+	r.mu.Unlock()
+}
+
+// completed returns a receipt complete from the start with o.
+func completed(m *message.Message, o message.Outcome) *Receipt {
+	r := &Receipt{msg: m, outcome: o}
+	r.complete.Store(true)
+	return r
 }

@@ -150,7 +150,7 @@ func (s *Sender) sendUnsettled(ctx context.Context, r *Receipt) (*Receipt, error
 		<-s.slots
 		return nil, err
 	}
-	r.wire, r.gen, r.done = wire, gen, make(chan struct{})
+	r.wire, r.gen = wire, gen
 	if s.opts.Timeout > 0 {
 		r.sent = time.Now()
 	}
@@ -186,7 +186,7 @@ func (s *Sender) sendSettled(ctx context.Context, m *message.Message) (*Receipt,
 	if _, _, err := s.handOver(ctx, m, true, nil); err != nil {
 		return nil, err
 	}
-	return &Receipt{msg: m, done: closedChan, outcome: message.Accepted{}}, nil
+	return completed(m, message.Accepted{}), nil
 }
 
 // complete is the completer: one goroutine per sender that awaits outcomes in
