@@ -133,9 +133,13 @@ func (r *receipt) Wait(ctx context.Context) (message.Outcome, error) {
 		return message.Accepted{}, nil
 	}
 	select {
-	case <-r.dc.Done():
-	case <-ctx.Done():
-		return nil, ctx.Err()
+	case <-r.dc.Done(): // usually confirmed already: no need to watch ctx
+	default:
+		select {
+		case <-r.dc.Done():
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	r.once.Do(r.decide)
 	return r.outcome, r.err

@@ -1,9 +1,10 @@
 package amqp091
 
 import (
-	"encoding/binary"
 	"fmt"
+	"maps"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	amqp "github.com/rabbitmq/amqp091-go"
@@ -130,24 +131,42 @@ func deref(s *string) string {
 // keep which properties were present, so a property equal to its zero value
 // (an empty string, priority 0, a zero timestamp) reads as absent.
 func fromDelivery(d *amqp.Delivery) *message.Message {
-	// One allocation for the message and its header and properties: a delivery
-	// costs the consumer per message, and raw amqp091-go is the yardstick.
-	a := &struct {
-		m        message.Message
-		h        message.Header
-		p        message.Properties
-		data     [1][]byte
-		priority uint8
-		created  time.Time
-		strs     [3]string // reply-to, content type and encoding, pointed to when set
-	}{}
+	return convertDelivery(d, nil).m()
+}
+
+// received is what the driver makes of one delivery, in one allocation: the
+// message and its header and properties, and the delivery's handle and tag
+// (352 bytes, a size class of its own). A delivery costs the consumer per
+// message, and raw amqp091-go is the yardstick.
+type received struct {
+	msg  message.Message
+	h    message.Header
+	p    message.Properties
+	ref  deliveryRef
+	tag  [8]byte // the delivery tag as Delivery.Tag shows it
+	data [1][]byte
+}
+
+// receivedStrings holds the properties a pointer refers to, in an allocation
+// of their own, made only for a delivery that has one of them.
+type receivedStrings struct {
+	replyTo, contentType, contentEncoding string
+	created                               time.Time
+}
+
+func (a *received) m() *message.Message { return &a.msg }
+
+// convertDelivery maps d as fromDelivery documents; names, when not nil, makes
+// the x-exchange and x-routing-key annotations from its cache.
+func convertDelivery(d *amqp.Delivery, names *annotationCache) *received {
+	a := &received{}
 	a.data[0] = d.Body
-	m, h, pr := &a.m, &a.h, &a.p
+	m, h, pr := &a.msg, &a.h, &a.p
 	m.Body.Data = a.data[:]
 	h.Durable = d.DeliveryMode == amqp.Persistent
 	if d.Priority != 0 {
-		a.priority = d.Priority
-		h.Priority = &a.priority
+		priority := d.Priority // rare: an allocation of its own keeps received in its size class
+		h.Priority = &priority
 	}
 	if d.Expiration != "" {
 		if ms, err := strconv.ParseInt(d.Expiration, 10, 64); err == nil && ms > 0 {
@@ -160,10 +179,20 @@ func fromDelivery(d *amqp.Delivery) *message.Message {
 		}
 	}
 	m.Header = h
-	a.strs = [3]string{d.ReplyTo, d.ContentType, d.ContentEncoding}
-	for i, to := range [3]**string{&pr.ReplyTo, &pr.ContentType, &pr.ContentEncoding} {
-		if a.strs[i] != "" {
-			*to = &a.strs[i]
+	if d.ReplyTo != "" || d.ContentType != "" || d.ContentEncoding != "" || !d.Timestamp.IsZero() {
+		strs := &receivedStrings{replyTo: d.ReplyTo, contentType: d.ContentType,
+			contentEncoding: d.ContentEncoding, created: d.Timestamp}
+		if d.ReplyTo != "" {
+			pr.ReplyTo = &strs.replyTo
+		}
+		if d.ContentType != "" {
+			pr.ContentType = &strs.contentType
+		}
+		if d.ContentEncoding != "" {
+			pr.ContentEncoding = &strs.contentEncoding
+		}
+		if !d.Timestamp.IsZero() {
+			pr.CreationTime = &strs.created
 		}
 	}
 	if d.MessageId != "" {
@@ -175,15 +204,8 @@ func fromDelivery(d *amqp.Delivery) *message.Message {
 	if d.UserId != "" {
 		pr.UserID = []byte(d.UserId)
 	}
-	if !d.Timestamp.IsZero() {
-		a.created = d.Timestamp
-		pr.CreationTime = &a.created
-	}
 	m.Properties = pr
-	m.Annotations = message.Annotations{
-		AnnotationExchange:   d.Exchange,
-		AnnotationRoutingKey: d.RoutingKey,
-	}
+	m.Annotations = names.annotations(d.Exchange, d.RoutingKey)
 	if d.Type != "" {
 		m.Annotations[AnnotationType] = d.Type
 	}
@@ -194,7 +216,42 @@ func fromDelivery(d *amqp.Delivery) *message.Message {
 		m.ApplicationProperties = fromHeaders(d.Headers)
 	}
 	fromAMQP10(m, d)
-	return m
+	return a
+}
+
+// annotationCache keeps the x-exchange and x-routing-key annotations of a
+// consumer's deliveries, which most often repeat: the map of a delivery that
+// matches is a copy of the cached one (a copy costs less than building a map,
+// and boxes no string); the cached map is never handed out. A delivery that
+// does not match gets a map built for it, and every so many such misses the
+// cache takes the latest pair, so a consumer whose routing keys change all the
+// time does not pay for a cache it cannot use. Safe for concurrent use.
+type annotationCache struct {
+	last   atomic.Pointer[annotationTemplate]
+	misses atomic.Uint32
+}
+
+type annotationTemplate struct {
+	exchange, key string
+	ann           message.Annotations // read only
+}
+
+// annotationRefresh is how many misses it takes to replace the cached pair.
+const annotationRefresh = 16
+
+// annotations returns a new map holding exchange and key. c may be nil.
+func (c *annotationCache) annotations(exchange, key string) message.Annotations {
+	if c == nil {
+		return message.Annotations{AnnotationExchange: exchange, AnnotationRoutingKey: key}
+	}
+	if t := c.last.Load(); t != nil && t.exchange == exchange && t.key == key {
+		return maps.Clone(t.ann)
+	}
+	ann := message.Annotations{AnnotationExchange: exchange, AnnotationRoutingKey: key}
+	if c.misses.Add(1)%annotationRefresh == 1 {
+		c.last.Store(&annotationTemplate{exchange: exchange, key: key, ann: maps.Clone(ann)})
+	}
+	return ann
 }
 
 func toUint32(v any) (uint32, bool) {
@@ -215,11 +272,4 @@ func toUint32(v any) (uint32, bool) {
 		return n, true
 	}
 	return 0, false
-}
-
-// deliveryTagBytes is the delivery tag as a delivery's Tag.
-func deliveryTagBytes(tag uint64) []byte {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], tag)
-	return b[:]
 }

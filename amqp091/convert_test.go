@@ -57,7 +57,7 @@ func TestMessageSurvivesTheMapping(t *testing.T) {
 	assert.Equal(t, "ex", out.Annotations[AnnotationExchange])
 	assert.Equal(t, "rk", out.Annotations[AnnotationRoutingKey])
 	assert.Nil(t, out.DeliveryAnnotations)
-	d := newDelivery(deliveryOf(p), nil, false, nil)
+	d := newDelivery(deliveryOf(p), nil, false, nil, nil)
 	tag, ok := DeliveryTag(d)
 	assert.True(t, ok)
 	assert.Equal(t, uint64(7), tag)

@@ -52,9 +52,9 @@ func Get(ctx context.Context, c *Conn, queue string, autoAck bool) (*message.Del
 		return nil, ErrEmpty
 	case autoAck:
 		ch.close(ctx)
-		return newDelivery(&r.d, nil, true, getSettler{}), nil
+		return newDelivery(&r.d, nil, true, getSettler{}, nil), nil
 	}
-	return newDelivery(&r.d, newChannel(ch.Channel), false, getSettler{}), nil
+	return newDelivery(&r.d, newChannel(ch.Channel), false, getSettler{}, nil), nil
 }
 
 // getSettler settles Get's deliveries, then closes the channel Get opened for

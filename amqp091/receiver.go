@@ -2,7 +2,9 @@ package amqp091
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,9 +34,15 @@ type receiverLink struct {
 	queue    string // the queue consumed: the address's, or a server-named one bound to its exchange
 	ownQueue bool   // queue is that server-named one, deleted by Close
 	noAck    bool
+	names    annotationCache // of the deliveries' x-exchange and x-routing-key
 
 	credit atomic.Int64  // deliveries Receive may still hand out
 	wake   chan struct{} // cap 1: credit was issued, or a consumer started
+
+	// live is the consumer while Receive may take its deliveries straight from
+	// it: it is started, nothing is stashed and the link has not ended. Written
+	// under mu (setLive); Receive reads it without the lock.
+	live atomic.Pointer[consumer]
 
 	mu         sync.Mutex
 	stash      []amqp.Delivery // what a drained consumer had sent within the credit
@@ -173,7 +181,7 @@ func (r *receiverLink) start(prefetch int64) {
 	defer r.background.Done()
 	ctx, cancel := context.WithTimeout(r.startCtx, 60*time.Second)
 	defer cancel()
-	tag := link.UniqueName(r.opts.Name)
+	tag := consumerTag(r.ch, r.opts.Name)
 	c, err := call(ctx, func() (<-chan amqp.Delivery, error) {
 		r.ch.consumeMu.Lock()
 		defer r.ch.consumeMu.Unlock()
@@ -192,17 +200,64 @@ func (r *receiverLink) start(prefetch int64) {
 	default: // if Close is waiting for this start, it cancels the consumer next
 		r.consumer = &consumer{tag: tag, deliveries: c}
 	}
+	r.setLive()
 	r.mu.Unlock()
 	r.poke()
 }
 
+// consumerTag names a new consumer on ch after its link: unique on the channel,
+// and short, as the broker sends the tag with every delivery and amqp091-go
+// allocates it for every delivery.
+func consumerTag(ch *channel, name string) string {
+	return name + "-" + strconv.FormatUint(ch.consumerSeq.Add(1), 36)
+}
+
+// setLive publishes the consumer Receive may take deliveries from without the
+// lock. The caller holds mu.
+func (r *receiverLink) setLive() {
+	if r.consumer != nil && len(r.stash) == 0 && r.ended == nil {
+		r.live.Store(r.consumer)
+	} else {
+		r.live.Store(nil)
+	}
+}
+
 // Receive returns the next delivery within the credit; see link.ReceiverLink.
 func (r *receiverLink) Receive(ctx context.Context) (*message.Delivery, error) {
+	// The path of every delivery while the consumer runs within its credit:
+	// no lock, and a wait on the deliveries and ctx alone (nothing else can
+	// change what Receive returns next while the consumer lives: a cancel or
+	// the channel's end closes its deliveries). Anything else goes the long way.
+	if c := r.live.Load(); c != nil && r.credit.Load() > 0 {
+		select {
+		case d, ok := <-c.deliveries:
+			if ok {
+				return r.delivery(&d), nil
+			}
+		default:
+			if ctx.Err() == nil {
+				select {
+				case d, ok := <-c.deliveries:
+					if ok {
+						return r.delivery(&d), nil
+					}
+				case <-ctx.Done():
+				}
+			}
+		}
+	}
+	return r.receive(ctx)
+}
+
+// receive is Receive's long way: a stashed delivery first, then the consumer's
+// within the credit, waiting for credit or a consumer to start.
+func (r *receiverLink) receive(ctx context.Context) (*message.Delivery, error) {
 	for {
 		r.mu.Lock()
 		if len(r.stash) > 0 {
 			d := r.stash[0]
 			r.stash = r.stash[1:]
+			r.setLive()
 			r.mu.Unlock()
 			return r.delivery(&d), nil
 		}
@@ -251,17 +306,20 @@ func (r *receiverLink) Receive(ctx context.Context) (*message.Delivery, error) {
 
 func (r *receiverLink) delivery(d *amqp.Delivery) *message.Delivery {
 	r.credit.Add(-1)
-	return newDelivery(d, r.ch, r.noAck, r)
+	return newDelivery(d, r.ch, r.noAck, r, &r.names)
 }
 
 // newDelivery wraps a delivery received on ch (by a consumer or basic.get),
-// settled through s.
-func newDelivery(d *amqp.Delivery, ch *channel, presettled bool, s message.Settler) *message.Delivery {
-	return message.NewDelivery(fromDelivery(d), message.DeliveryInfo{
-		Tag:         deliveryTagBytes(d.DeliveryTag),
+// settled through s; names (may be nil) caches the delivery's annotations.
+func newDelivery(d *amqp.Delivery, ch *channel, presettled bool, s message.Settler, names *annotationCache) *message.Delivery {
+	a := convertDelivery(d, names)
+	a.ref = deliveryRef{ch: ch, tag: d.DeliveryTag, consumerTag: d.ConsumerTag}
+	binary.BigEndian.PutUint64(a.tag[:], d.DeliveryTag)
+	return message.NewDelivery(a.m(), message.DeliveryInfo{
+		Tag:         a.tag[:],
 		Redelivered: d.Redelivered,
 		Presettled:  presettled,
-		Driver:      &deliveryRef{ch: ch, tag: d.DeliveryTag, consumerTag: d.ConsumerTag},
+		Driver:      &a.ref,
 	}, s)
 }
 
@@ -277,6 +335,7 @@ func (r *receiverLink) consumerEnded(ctx context.Context, c *consumer) error {
 		if r.consumer == c {
 			r.consumer = nil
 		}
+		r.setLive()
 		r.mu.Unlock()
 		return nil
 	default:
@@ -304,6 +363,7 @@ func (r *receiverLink) consumerEnded(ctx context.Context, c *consumer) error {
 		r.ended = err
 	}
 	err = r.ended
+	r.setLive()
 	r.mu.Unlock()
 	return err
 }
@@ -350,6 +410,7 @@ func (r *receiverLink) Drain(ctx context.Context) error {
 	if r.consumer == c {
 		r.consumer = nil
 	}
+	r.setLive()
 	r.mu.Unlock()
 	r.poke()
 	return nil

@@ -118,7 +118,8 @@ type channel struct {
 	confirmMu  sync.Mutex // serializes enableConfirms
 	confirming atomic.Bool
 
-	consumeMu sync.Mutex // keeps a receiver's basic.qos and basic.consume together
+	consumeMu   sync.Mutex    // keeps a receiver's basic.qos and basic.consume together
+	consumerSeq atomic.Uint64 // numbers the consumer tags on the channel
 
 	confirmer
 }
