@@ -6,7 +6,6 @@ import (
 	"time"
 
 	amqp091 "github.com/rabbitmq/amqp091-go"
-	"github.com/stretchr/testify/require"
 
 	"github.com/amqplink/amqplink"
 	"github.com/amqplink/amqplink/internal/brokertest"
@@ -49,9 +48,9 @@ func AMQP091(b *testing.B) {
 // rawDial091 connects with amqp091-go and opens a channel.
 func rawDial091(b *testing.B) (*amqp091.Connection, *amqp091.Channel) {
 	conn, err := amqp091.Dial(brokertest.RabbitMQ(b))
-	require.NoError(b, err)
+	check(b, err)
 	ch, err := conn.Channel()
-	require.NoError(b, err)
+	check(b, err)
 	return conn, ch
 }
 
@@ -63,11 +62,13 @@ func rawPublishConfirm(window int) func(b *testing.B, q string) {
 		defer cancel()
 		conn, ch := rawDial091(b)
 		defer conn.Close()
-		require.NoError(b, ch.Confirm(false))
+		check(b, ch.Confirm(false))
 		wait := func(dc *amqp091.DeferredConfirmation) {
 			acked, err := dc.WaitContext(ctx)
-			require.NoError(b, err)
-			require.True(b, acked, "the broker nacked a publish")
+			check(b, err)
+			if !acked {
+				b.Fatal("the broker nacked a publish")
+			}
 		}
 		ring := make([]*amqp091.DeferredConfirmation, 0, benchMessages)
 		for i, p := range payloads {
@@ -76,7 +77,7 @@ func rawPublishConfirm(window int) func(b *testing.B, q string) {
 			}
 			dc, err := ch.PublishWithDeferredConfirm("", q, true, false,
 				amqp091.Publishing{DeliveryMode: amqp091.Transient, Body: p})
-			require.NoError(b, err)
+			check(b, err)
 			ring = append(ring, dc)
 		}
 		for _, dc := range ring[max(0, len(ring)-window):] {
@@ -93,18 +94,20 @@ func rawConsume(prefetch int, autoAck bool) func(b *testing.B, q string) {
 		conn, ch := rawDial091(b)
 		defer conn.Close()
 		if !autoAck {
-			require.NoError(b, ch.Qos(prefetch, 0, false))
+			check(b, ch.Qos(prefetch, 0, false))
 		}
 		deliveries, err := ch.Consume(q, "", autoAck, false, false, false, nil)
-		require.NoError(b, err)
+		check(b, err)
 		timeout := time.NewTimer(time.Minute)
 		defer timeout.Stop()
 		for range benchMessages {
 			select {
 			case d, ok := <-deliveries:
-				require.True(b, ok, "the consumer's deliveries ended")
+				if !ok {
+					b.Fatal("the consumer's deliveries ended")
+				}
 				if !autoAck {
-					require.NoError(b, d.Ack(false))
+					check(b, d.Ack(false))
 				}
 			case <-timeout.C:
 				b.Fatal("amqp091-go consumer: timed out")

@@ -8,7 +8,6 @@ import (
 
 	amqp "github.com/Azure/go-amqp"
 	"github.com/amqplink/amqplink"
-	"github.com/stretchr/testify/require"
 
 	"github.com/amqplink/amqplink/internal/brokertest"
 	"github.com/amqplink/amqplink/message"
@@ -50,11 +49,11 @@ var payloads = func() [][]byte {
 // opens a sender on q; the func it returns closes the connection.
 func benchSender(b *testing.B, ctx context.Context, dial *amqplink.Options, q string, o *sender.Options) (*sender.Sender, func()) {
 	c, err := amqplink.Dial(ctx, brokertest.RabbitMQ(b), dial)
-	require.NoError(b, err)
+	check(b, err)
 	sess, err := c.NewSession(ctx, nil)
-	require.NoError(b, err)
+	check(b, err)
 	s, err := sender.New(ctx, sess, queueAddress(q), o)
-	require.NoError(b, err)
+	check(b, err)
 	return s, func() { _ = c.Close(ctx) }
 }
 
@@ -77,15 +76,15 @@ func oursSendAsyncOn(dial *amqplink.Options, window int) func(b *testing.B, q st
 		for _, p := range payloads {
 			start := time.Now()
 			r, err := s.SendAsync(ctx, message.New(p))
-			require.NoError(b, err)
+			check(b, err)
 			waits = append(waits, time.Since(start))
 			receipts = append(receipts, r)
 		}
 		for _, r := range receipts {
 			_, err := r.Wait(ctx)
-			require.NoError(b, err)
+			check(b, err)
 		}
-		require.NoError(b, s.Close(ctx))
+		check(b, s.Close(ctx))
 		return waits
 	}
 }
@@ -101,21 +100,23 @@ func oursSendBatch(size int) func(b *testing.B, q string) []time.Duration {
 		waits := make([]time.Duration, 0, benchMessages)
 		for start := 0; start < len(payloads); start += size {
 			batch, err := s.NewBatch(0)
-			require.NoError(b, err)
+			check(b, err)
 			end := min(start+size, len(payloads))
 			for _, p := range payloads[start:end] {
 				ok, err := batch.TryAdd(message.New(p))
-				require.NoError(b, err)
-				require.True(b, ok, "a batch of %d small messages fits", size)
+				check(b, err)
+				if !ok {
+					b.Fatalf("a batch of %d small messages fits", size)
+				}
 			}
 			t0 := time.Now()
-			require.NoError(b, s.SendBatch(ctx, batch))
+			check(b, s.SendBatch(ctx, batch))
 			per := time.Since(t0) / time.Duration(end-start)
 			for range end - start {
 				waits = append(waits, per)
 			}
 		}
-		require.NoError(b, s.Close(ctx))
+		check(b, s.Close(ctx))
 		return waits
 	}
 }
@@ -132,10 +133,10 @@ func oursSend(o *sender.Options) func(b *testing.B, q string) []time.Duration {
 		for _, p := range payloads {
 			start := time.Now()
 			_, err := s.Send(ctx, message.New(p))
-			require.NoError(b, err)
+			check(b, err)
 			waits = append(waits, time.Since(start))
 		}
-		require.NoError(b, s.Close(ctx))
+		check(b, s.Close(ctx))
 		return waits
 	}
 }
@@ -149,20 +150,20 @@ func rawSendAsync(window int) func(b *testing.B, q string) {
 		conn, sess := rawDial(b)
 		defer conn.Close()
 		snd, err := sess.NewSender(ctx, queueAddress(q), nil)
-		require.NoError(b, err)
+		check(b, err)
 		ring := make([]amqp.SendReceipt, 0, benchMessages)
 		for i, p := range payloads {
 			if i >= window {
 				_, err := ring[i-window].Wait(ctx)
-				require.NoError(b, err)
+				check(b, err)
 			}
 			r, err := snd.SendWithReceipt(ctx, amqp.NewMessage(p), nil)
-			require.NoError(b, err)
+			check(b, err)
 			ring = append(ring, r)
 		}
 		for _, r := range ring[max(0, len(ring)-window):] {
 			_, err := r.Wait(ctx)
-			require.NoError(b, err)
+			check(b, err)
 		}
 		_ = sess.Close(ctx)
 	}
@@ -181,9 +182,9 @@ func rawSend(settled bool) func(b *testing.B, q string) {
 			o = &amqp.SenderOptions{SettlementMode: amqp.SenderSettleModeSettled.Ptr()}
 		}
 		snd, err := sess.NewSender(ctx, queueAddress(q), o)
-		require.NoError(b, err)
+		check(b, err)
 		for _, p := range payloads {
-			require.NoError(b, snd.Send(ctx, amqp.NewMessage(p), nil))
+			check(b, snd.Send(ctx, amqp.NewMessage(p), nil))
 		}
 		_ = sess.Close(ctx)
 	}
