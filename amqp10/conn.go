@@ -143,7 +143,9 @@ func (c *Conn) NewSession(ctx context.Context, o link.SessionOptions) (link.Sess
 	if err != nil {
 		return nil, translate(err, errorpolicy.ScopeSession)
 	}
-	return &session{wire: s, conn: c}, nil
+	sess := newSession(c, o)
+	sess.wire, sess.links[s] = s, 0
+	return sess, nil
 }
 
 // Done is closed when the connection has ended.

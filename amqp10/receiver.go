@@ -39,14 +39,10 @@ func (s *session) NewReceiver(ctx context.Context, o link.ReceiverOptions) (link
 		return nil, err
 	}
 	o = o.WithDefaults()
-	w, err := s.acquire(ctx)
+	r, w, err := attach(ctx, s, o.Name, func(w *amqp.Session) (*amqp.Receiver, error) {
+		return w.NewReceiver(ctx, o.Source, receiverOptions(o))
+	})
 	if err != nil {
-		return nil, err
-	}
-	r, err := w.NewReceiver(ctx, o.Source, receiverOptions(o))
-	if err != nil {
-		err = translate(err, errorpolicy.ScopeLink)
-		s.attachFailed(ctx, w, err)
 		return nil, err
 	}
 	return &receiverLink{wire: r, sess: s, wireSess: w, presettled: o.SenderSettle == link.SenderSettled}, nil
@@ -157,6 +153,6 @@ func (r *receiverLink) Settle(ctx context.Context, d *message.Delivery, o messag
 
 // Close detaches the link.
 func (r *receiverLink) Close(ctx context.Context) error {
-	r.closeOnce.Do(func() { r.closeErr = r.sess.closeLink(ctx, r.wireSess, r.wire.Close) })
+	r.closeOnce.Do(func() { r.closeErr = r.sess.closeLink(ctx, r.wireSess, r.wire.LinkName(), r.wire.Close) })
 	return r.closeErr
 }

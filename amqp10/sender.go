@@ -35,20 +35,16 @@ func (s *session) NewSender(ctx context.Context, o link.SenderOptions) (link.Sen
 		return nil, err
 	}
 	o = o.WithDefaults()
-	w, err := s.acquire(ctx)
-	if err != nil {
-		return nil, err
-	}
-	snd, err := w.NewSender(ctx, o.Target, &amqp.SenderOptions{
-		Name:                        o.Name,
-		Properties:                  maps.Clone(o.Properties),
-		DesiredCapabilities:         o.DesiredCapabilities,
-		SettlementMode:              senderSettleMode(o.SettleMode).Ptr(),
-		RequestedReceiverSettleMode: receiverSettleMode(o.ReceiverSettle).Ptr(),
+	snd, w, err := attach(ctx, s, o.Name, func(w *amqp.Session) (*amqp.Sender, error) {
+		return w.NewSender(ctx, o.Target, &amqp.SenderOptions{
+			Name:                        o.Name,
+			Properties:                  maps.Clone(o.Properties),
+			DesiredCapabilities:         o.DesiredCapabilities,
+			SettlementMode:              senderSettleMode(o.SettleMode).Ptr(),
+			RequestedReceiverSettleMode: receiverSettleMode(o.ReceiverSettle).Ptr(),
+		})
 	})
 	if err != nil {
-		err = translate(err, errorpolicy.ScopeLink)
-		s.attachFailed(ctx, w, err)
 		return nil, err
 	}
 	maxSize := o.MaxMessageSize
@@ -128,7 +124,7 @@ func (s *senderLink) checkSize(m *message.Message, w *amqp.Message) error {
 
 // Close detaches the link.
 func (s *senderLink) Close(ctx context.Context) error {
-	s.closeOnce.Do(func() { s.closeErr = s.sess.closeLink(ctx, s.wireSess, s.wire.Close) })
+	s.closeOnce.Do(func() { s.closeErr = s.sess.closeLink(ctx, s.wireSess, s.wire.LinkName(), s.wire.Close) })
 	return s.closeErr
 }
 

@@ -3,6 +3,7 @@ package amqp10
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,56 +19,132 @@ import (
 // ends the wire session (the only prompt way to be rid of the link), and the next
 // attach begins a new one. The same happens after the peer ends the session, as
 // RabbitMQ does on every refused attach: the logical session stays usable.
+//
+// A link closed on such a peer while other links keep its wire session open is
+// never forgotten by go-amqp (the detach is not answered), so its name stays
+// taken there. An attach of that name (a receiver's recovery reuses its name)
+// retires the wire session for new links and begins another; a retired one ends
+// when its last link closes, or with the session.
 type session struct {
 	conn *Conn
 	opts link.SessionOptions
 
 	mu     sync.Mutex
-	wire   *amqp.Session // nil until needed again after an end
-	links  int           // links attached or attaching on wire
+	wire   *amqp.Session                     // where new links attach; nil until needed again
+	links  map[*amqp.Session]int             // links attached or attaching, per live wire session
+	taken  map[*amqp.Session]map[string]bool // names of closed links go-amqp still holds, per wire session
 	closed bool
 }
 
 var _ link.Session = (*session)(nil)
 
-// acquire returns the wire session for a new link, beginning one if needed, and
-// counts the link so a concurrent close does not end the session under it.
-func (s *session) acquire(ctx context.Context) (*amqp.Session, error) {
+func newSession(c *Conn, o link.SessionOptions) *session {
+	return &session{conn: c, opts: o, links: map[*amqp.Session]int{}, taken: map[*amqp.Session]map[string]bool{}}
+}
+
+// acquire returns the wire session for a new link named name, beginning one if
+// needed, and counts the link so a concurrent close does not end the session
+// under it.
+func (s *session) acquire(ctx context.Context, name string) (*amqp.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, errorpolicy.New(errorpolicy.CondClosed, "session is closed", nil)
+	}
+	if s.wire != nil && s.taken[s.wire][name] {
+		s.retireLocked()
 	}
 	if s.wire == nil {
 		w, err := s.conn.wire.NewSession(ctx, &amqp.SessionOptions{MaxLinks: s.opts.MaxLinks})
 		if err != nil {
 			return nil, translate(err, errorpolicy.ScopeSession)
 		}
-		s.wire, s.links = w, 0
+		s.wire, s.links[w] = w, 0
 	}
-	s.links++
+	s.links[s.wire]++
 	return s.wire, nil
+}
+
+// retireLocked stops attaching new links on the current wire session; it ends
+// when its last link closes. The caller holds mu.
+func (s *session) retireLocked() {
+	w := s.wire
+	s.wire = nil
+	if s.links[w] == 0 {
+		s.forgetLocked(w)
+		go func() { // nothing waits on it: its links are gone
+			ctx, cancel := context.WithTimeout(context.Background(), endGrace)
+			defer cancel()
+			_ = endWire(ctx, w)
+		}()
+	}
+}
+
+// forgetLocked drops w from the books. The caller holds mu.
+func (s *session) forgetLocked(w *amqp.Session) {
+	if s.wire == w {
+		s.wire = nil
+	}
+	delete(s.links, w)
+	delete(s.taken, w)
 }
 
 // attachFailed undoes acquire's count. When the peer ended the session as it
 // refused the attach (RabbitMQ 3.x always does), the session is ended here too and
-// the next attach begins a new one.
-func (s *session) attachFailed(ctx context.Context, w *amqp.Session, err error) {
+// the next attach begins a new one. When go-amqp refused because the name is
+// still taken on w (nameTaken), w is retired and the caller may try once more.
+func (s *session) attachFailed(ctx context.Context, w *amqp.Session, err error, nameTaken bool) {
 	var e *errorpolicy.Error
 	refused := errors.As(err, &e) && (s.conn.quirks.nonClosingDetach || e.Scope >= errorpolicy.ScopeSession)
 	s.mu.Lock()
-	if s.wire != w {
+	if _, live := s.links[w]; !live {
 		s.mu.Unlock()
 		return
 	}
-	s.links--
-	if !refused {
+	s.links[w]--
+	switch {
+	case nameTaken:
+		if s.wire == w {
+			s.retireLocked()
+		}
+		s.mu.Unlock()
+		return
+	case !refused:
 		s.mu.Unlock()
 		return
 	}
-	s.wire, s.links = nil, 0
+	s.forgetLocked(w)
 	s.mu.Unlock()
 	_ = endWire(ctx, w) // the peer has usually ended it already
+}
+
+// attach opens a link named name with open on a wire session acquire gives,
+// and tries once more on a new wire session when the name is still taken on
+// the current one.
+func attach[L any](ctx context.Context, s *session, name string, open func(*amqp.Session) (L, error)) (L, *amqp.Session, error) {
+	for retried := false; ; retried = true {
+		var zero L
+		w, err := s.acquire(ctx, name)
+		if err != nil {
+			return zero, nil, err
+		}
+		l, err := open(w)
+		if err == nil {
+			return l, w, nil
+		}
+		taken := !retried && nameTaken(err)
+		err = translate(err, errorpolicy.ScopeLink)
+		s.attachFailed(ctx, w, err, taken)
+		if !taken {
+			return zero, nil, err
+		}
+	}
+}
+
+// nameTaken reports whether go-amqp refused an attach because a link of that
+// name is still registered on the session: it says so only in the message.
+func nameTaken(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "already exists")
 }
 
 // linkFailed notes that a link on w ended with err. When the session ended with
@@ -79,21 +156,20 @@ func (s *session) linkFailed(w *amqp.Session, err error) {
 		return
 	}
 	s.mu.Lock()
-	if s.wire == w {
-		s.wire, s.links = nil, 0
-	}
+	s.forgetLocked(w)
 	s.mu.Unlock()
 }
 
-// closeLink closes one link attached on w.
-func (s *session) closeLink(ctx context.Context, w *amqp.Session, closeWire func(context.Context) error) error {
+// closeLink closes the link named name attached on w.
+func (s *session) closeLink(ctx context.Context, w *amqp.Session, name string, closeWire func(context.Context) error) error {
 	if !s.conn.quirks.nonClosingDetach {
 		err := closeWire(ctx)
 		s.mu.Lock()
-		if s.wire == w {
-			s.links--
-		}
+		end := s.linkGoneLocked(w)
 		s.mu.Unlock()
+		if end {
+			_ = endWire(ctx, w)
+		}
 		return translate(err, errorpolicy.ScopeLink)
 	}
 	// Send the detach but do not wait for the closing answer that never comes.
@@ -102,16 +178,22 @@ func (s *session) closeLink(ctx context.Context, w *amqp.Session, closeWire func
 	_ = closeWire(fired)
 
 	s.mu.Lock()
-	if s.wire != w {
+	if _, live := s.links[w]; !live {
 		s.mu.Unlock()
 		return nil // the session already ended, and the link with it
 	}
-	s.links--
-	if s.links > 0 {
+	s.links[w]--
+	if s.links[w] > 0 {
+		// Reaped when the last link on the session closes; until then go-amqp
+		// holds the name.
+		if s.taken[w] == nil {
+			s.taken[w] = map[string]bool{}
+		}
+		s.taken[w][name] = true
 		s.mu.Unlock()
-		return nil // reaped when the last link on the session closes
+		return nil
 	}
-	s.wire = nil
+	s.forgetLocked(w)
 	s.mu.Unlock()
 	endCtx, cancel := context.WithTimeout(ctx, endGrace)
 	defer cancel()
@@ -122,13 +204,28 @@ func (s *session) closeLink(ctx context.Context, w *amqp.Session, closeWire func
 	return err
 }
 
+// linkGoneLocked counts a closed link off w, and reports whether w is retired
+// and now empty, so the caller should end it. The caller holds mu.
+func (s *session) linkGoneLocked(w *amqp.Session) bool {
+	if _, live := s.links[w]; !live {
+		return false
+	}
+	s.links[w]--
+	if s.links[w] > 0 || s.wire == w {
+		return false
+	}
+	s.forgetLocked(w)
+	return true
+}
+
 // endGrace bounds how long closing the last link waits for the peer to answer the
 // end of its session on a nonClosingDetach peer. The link is gone once its detach
 // is sent; RabbitMQ 3.10 now and then never answers that end (seen in CI after a
 // broker restart), and the caller should not wait out its whole deadline for it.
 const endGrace = 3 * time.Second
 
-// Close ends the session and with it every link on it.
+// Close ends the session and with it every link on it, on every wire session
+// it has (the current one and any retired one still in use).
 func (s *session) Close(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closed {
@@ -136,13 +233,21 @@ func (s *session) Close(ctx context.Context) error {
 		return nil
 	}
 	s.closed = true
-	w := s.wire
+	wires := make([]*amqp.Session, 0, len(s.links))
+	for w := range s.links {
+		wires = append(wires, w)
+	}
+	clear(s.links)
+	clear(s.taken)
 	s.wire = nil
 	s.mu.Unlock()
-	if w == nil {
-		return nil
+	var first error
+	for _, w := range wires {
+		if err := endWire(ctx, w); err != nil && first == nil {
+			first = err
+		}
 	}
-	return endWire(ctx, w)
+	return first
 }
 
 func endWire(ctx context.Context, w *amqp.Session) error {

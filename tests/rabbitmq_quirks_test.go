@@ -182,3 +182,45 @@ func TestRabbitMQSenderToMissingQueueIsAcceptedAndDropped(t *testing.T) {
 	assert.False(t, admin.Exists(name), "the queue was not created")
 	requireWorks(t, sess, admin)
 }
+
+// RabbitMQ 3.x never answers a link's closing detach, so go-amqp keeps the
+// closed link's name on its session while another link holds that session
+// open. Attaching a link of the same name again (what a receiver's recovery
+// does) must still work: the driver begins a new session for it.
+func TestRabbitMQReattachSameNameWhileTheSessionLives(t *testing.T) {
+	client, admin, _ := rabbit(t)
+	ctx := testContext(t)
+	q := admin.NewQueue(brokertest.QueueOptions{})
+	sess := newSession(t, client)
+	keep, err := sess.NewSenderLink(ctx, link.SenderOptions{Target: queueAddress(q.Name)})
+	require.NoError(t, err)
+	closeAtCleanup(t, keep.Close)
+
+	o := link.ReceiverOptions{Name: link.UniqueName("reattach"), Source: queueAddress(q.Name)}
+	first, err := sess.NewReceiverLink(ctx, o)
+	require.NoError(t, err)
+	require.NoError(t, first.Close(ctx))
+
+	again, err := sess.NewReceiverLink(ctx, o)
+	require.NoError(t, err, "a link of the same name attaches again")
+	closeAtCleanup(t, again.Close)
+	sendAll(t, sess, queueAddress(q.Name), message.NewText("after"))
+	require.NoError(t, again.IssueCredit(1))
+	d, err := again.Receive(ctx)
+	require.NoError(t, err)
+	text, err := d.Message.Text()
+	require.NoError(t, err)
+	assert.Equal(t, "after", text)
+	require.NoError(t, d.Accept(ctx))
+
+	// The sender on the first session still works, and closing everything
+	// leaves no session behind that holds the delivery.
+	r, err := keep.Send(ctx, message.NewText("still"), false)
+	require.NoError(t, err)
+	o2, err := r.Wait(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, message.Accepted{}, o2)
+	require.NoError(t, keep.Close(ctx))
+	require.NoError(t, again.Close(ctx))
+	assert.Equal(t, 1, admin.WaitReady(ctx, q.Name, 1))
+}
