@@ -22,6 +22,7 @@ FUZZTIME ?= 2000000x
 FUZZPKG  := ./amqptest/internal/wire/
 TESTLOG ?= /tmp/amqplink-test-all.log
 BENCH   ?= .
+BENCHTIME ?= 5x
 
 .PHONY: test test-all faults bench lint fuzz quickstart brokers brokers-stop
 
@@ -45,7 +46,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzReadFrame$$' -fuzztime $(FUZZTIME) $(FUZZPKG)
 
 bench: brokers
-	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchtime $(BENCHTIME) -benchmem $(PKGS)
 
 lint:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
