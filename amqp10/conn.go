@@ -143,9 +143,7 @@ func (c *Conn) NewSession(ctx context.Context, o link.SessionOptions) (link.Sess
 	if err != nil {
 		return nil, translate(err, errorpolicy.ScopeSession)
 	}
-	sess := newSession(c, o)
-	sess.wire, sess.links[s] = s, 0
-	return sess, nil
+	return newSession(c, o, s), nil
 }
 
 // Done is closed when the connection has ended.

@@ -38,8 +38,10 @@ type session struct {
 
 var _ link.Session = (*session)(nil)
 
-func newSession(c *Conn, o link.SessionOptions) *session {
-	return &session{conn: c, opts: o, links: map[*amqp.Session]int{}, taken: map[*amqp.Session]map[string]bool{}}
+// newSession is the logical session over w, its first wire session.
+func newSession(c *Conn, o link.SessionOptions, w *amqp.Session) *session {
+	return &session{conn: c, opts: o, wire: w,
+		links: map[*amqp.Session]int{w: 0}, taken: map[*amqp.Session]map[string]bool{}}
 }
 
 // acquire returns the wire session for a new link named name, beginning one if
@@ -47,12 +49,23 @@ func newSession(c *Conn, o link.SessionOptions) *session {
 // under it.
 func (s *session) acquire(ctx context.Context, name string) (*amqp.Session, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	var idle *amqp.Session
+	if s.wire != nil && s.taken[s.wire][name] {
+		idle = s.retireLocked()
+	}
+	w, err := s.currentLocked(ctx)
+	s.mu.Unlock()
+	if idle != nil {
+		endIdle(ctx, idle)
+	}
+	return w, err
+}
+
+// currentLocked counts a new link on the current wire session, beginning one
+// if there is none. The caller holds mu.
+func (s *session) currentLocked(ctx context.Context) (*amqp.Session, error) {
 	if s.closed {
 		return nil, errorpolicy.New(errorpolicy.CondClosed, "session is closed", nil)
-	}
-	if s.wire != nil && s.taken[s.wire][name] {
-		s.retireLocked()
 	}
 	if s.wire == nil {
 		w, err := s.conn.wire.NewSession(ctx, &amqp.SessionOptions{MaxLinks: s.opts.MaxLinks})
@@ -65,19 +78,24 @@ func (s *session) acquire(ctx context.Context, name string) (*amqp.Session, erro
 	return s.wire, nil
 }
 
-// retireLocked stops attaching new links on the current wire session; it ends
-// when its last link closes. The caller holds mu.
-func (s *session) retireLocked() {
+// retireLocked stops attaching new links on the current wire session, which
+// ends when its last link closes. It returns the session when no link is left
+// on it, for the caller to end once it has let go of mu.
+func (s *session) retireLocked() (idle *amqp.Session) {
 	w := s.wire
 	s.wire = nil
-	if s.links[w] == 0 {
-		s.forgetLocked(w)
-		go func() { // nothing waits on it: its links are gone
-			ctx, cancel := context.WithTimeout(context.Background(), endGrace)
-			defer cancel()
-			_ = endWire(ctx, w)
-		}()
+	if s.links[w] > 0 {
+		return nil
 	}
+	s.forgetLocked(w)
+	return w
+}
+
+// endIdle ends a wire session no link uses any more, within ctx and endGrace.
+func endIdle(ctx context.Context, w *amqp.Session) {
+	ctx, cancel := context.WithTimeout(ctx, endGrace)
+	defer cancel()
+	_ = endWire(ctx, w)
 }
 
 // forgetLocked drops w from the books. The caller holds mu.
@@ -104,10 +122,14 @@ func (s *session) attachFailed(ctx context.Context, w *amqp.Session, err error, 
 	s.links[w]--
 	switch {
 	case nameTaken:
+		var idle *amqp.Session
 		if s.wire == w {
-			s.retireLocked()
+			idle = s.retireLocked()
 		}
 		s.mu.Unlock()
+		if idle != nil {
+			endIdle(ctx, idle)
+		}
 		return
 	case !refused:
 		s.mu.Unlock()
@@ -160,58 +182,59 @@ func (s *session) linkFailed(w *amqp.Session, err error) {
 	s.mu.Unlock()
 }
 
-// closeLink closes the link named name attached on w.
+// closeLink closes the link named name attached on w. On a nonClosingDetach
+// peer it sends the detach without waiting for the closing answer that never
+// comes, and ends w once its last link is gone: the only prompt way to be rid
+// of the links go-amqp still holds.
 func (s *session) closeLink(ctx context.Context, w *amqp.Session, name string, closeWire func(context.Context) error) error {
-	if !s.conn.quirks.nonClosingDetach {
-		err := closeWire(ctx)
-		s.mu.Lock()
-		end := s.linkGoneLocked(w)
-		s.mu.Unlock()
-		if end {
-			_ = endWire(ctx, w)
-		}
-		return translate(err, errorpolicy.ScopeLink)
+	lingering := s.conn.quirks.nonClosingDetach
+	var err error
+	if lingering {
+		fired, cancel := context.WithCancel(ctx)
+		cancel()
+		_ = closeWire(fired)
+	} else {
+		err = translate(closeWire(ctx), errorpolicy.ScopeLink)
 	}
-	// Send the detach but do not wait for the closing answer that never comes.
-	fired, cancel := context.WithCancel(ctx)
-	cancel()
-	_ = closeWire(fired)
-
 	s.mu.Lock()
-	if _, live := s.links[w]; !live {
-		s.mu.Unlock()
-		return nil // the session already ended, and the link with it
-	}
-	s.links[w]--
-	if s.links[w] > 0 {
-		// Reaped when the last link on the session closes; until then go-amqp
-		// holds the name.
-		if s.taken[w] == nil {
-			s.taken[w] = map[string]bool{}
-		}
-		s.taken[w][name] = true
-		s.mu.Unlock()
-		return nil
-	}
-	s.forgetLocked(w)
+	end := s.releaseLocked(w, name, lingering)
 	s.mu.Unlock()
+	if !end {
+		return err
+	}
+	if !lingering {
+		endIdle(ctx, w) // a retired session: its links are gone
+		return err
+	}
 	endCtx, cancel := context.WithTimeout(ctx, endGrace)
 	defer cancel()
-	err := endWire(endCtx, w)
+	err = endWire(endCtx, w)
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 		return nil // the link is gone; go-amqp waits for the end's answer in the background
 	}
 	return err
 }
 
-// linkGoneLocked counts a closed link off w, and reports whether w is retired
-// and now empty, so the caller should end it. The caller holds mu.
-func (s *session) linkGoneLocked(w *amqp.Session) bool {
+// releaseLocked counts a closed link off w and reports whether w should end
+// now: no link is left on it and it is retired, or the peer does not answer
+// detaches (lingering), so ending it is how go-amqp lets go of them. A link
+// that lingers on a session other links still use keeps its name taken there.
+// The caller holds mu.
+func (s *session) releaseLocked(w *amqp.Session, name string, lingering bool) bool {
 	if _, live := s.links[w]; !live {
-		return false
+		return false // the session already ended, and the link with it
 	}
 	s.links[w]--
-	if s.links[w] > 0 || s.wire == w {
+	if s.links[w] > 0 {
+		if lingering {
+			if s.taken[w] == nil {
+				s.taken[w] = map[string]bool{}
+			}
+			s.taken[w][name] = true
+		}
+		return false
+	}
+	if s.wire == w && !lingering {
 		return false
 	}
 	s.forgetLocked(w)
