@@ -214,11 +214,16 @@ func rawManual(window int, workers int, settled bool) func(b *testing.B, q strin
 		rcv, err := sess.NewReceiver(ctx, queueAddress(q), o)
 		check(b, err)
 		check(b, rcv.IssueCredit(uint32(window)))
-		var progress atomic.Int64
-		ctx, stalled := watchStall(ctx, &progress)
-		defer stalled()
 		var mu sync.Mutex
 		used, got := 0, 0
+		// A worker counts got before each Receive, so got stops moving when
+		// every worker waits in one.
+		ctx, stalled, stopWatch := watchStall(ctx, func() int {
+			mu.Lock()
+			defer mu.Unlock()
+			return got
+		})
+		defer stopWatch()
 		var wg sync.WaitGroup
 		for range workers {
 			wg.Add(1)
@@ -239,7 +244,6 @@ func rawManual(window int, workers int, settled bool) func(b *testing.B, q strin
 						}
 						return
 					}
-					progress.Add(1)
 					if !settled {
 						if err := rcv.AcceptMessage(ctx, m); err != nil {
 							b.Error(err)
@@ -280,26 +284,24 @@ const stallCause = "go-amqp's manual credit against RabbitMQ's surplus transfers
 const stallAfter = 5 * time.Second
 
 // watchStall returns a context that ends when progress has not moved for
-// stallAfter, and a func that stops the watch and reports whether that
-// happened (counting it in baselineStalls once).
-func watchStall(parent context.Context, progress *atomic.Int64) (context.Context, func() bool) {
+// stallAfter (counting that in baselineStalls), a func that reports whether it
+// did, and one that stops the watch.
+func watchStall(parent context.Context, progress func() int) (ctx context.Context, stalled func() bool, stop func()) {
 	ctx, cancel := context.WithCancel(parent)
-	var stalled atomic.Bool
+	var hit atomic.Bool
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(stallAfter)
 		defer t.Stop()
-		last := progress.Load()
+		last := progress()
 		for {
 			select {
 			case <-done:
 				return
-			case <-ctx.Done():
-				return
 			case <-t.C:
-				now := progress.Load()
+				now := progress()
 				if now == last {
-					stalled.Store(true)
+					hit.Store(true)
 					baselineStalls.Add(1)
 					cancel()
 					return
@@ -308,10 +310,9 @@ func watchStall(parent context.Context, progress *atomic.Int64) (context.Context
 			}
 		}
 	}()
-	var once sync.Once
-	return ctx, func() bool {
-		once.Do(func() { close(done) })
-		return stalled.Load()
+	return ctx, hit.Load, func() {
+		close(done)
+		cancel()
 	}
 }
 
