@@ -126,14 +126,6 @@ func deref(s *string) string {
 	return *s
 }
 
-// fromDelivery maps a 0-9-1 delivery to the neutral model (the reverse of
-// toPublishing), with the delivery's metadata in annotations. amqp091-go does not
-// keep which properties were present, so a property equal to its zero value
-// (an empty string, priority 0, a zero timestamp) reads as absent.
-func fromDelivery(d *amqp.Delivery) *message.Message {
-	return convertDelivery(d, nil).m()
-}
-
 // received is what the driver makes of one delivery, in one allocation: the
 // message and its header and properties, and the delivery's handle and tag
 // (352 bytes, a size class of its own). A delivery costs the consumer per
@@ -156,8 +148,12 @@ type receivedStrings struct {
 
 func (a *received) m() *message.Message { return &a.msg }
 
-// convertDelivery maps d as fromDelivery documents; names, when not nil, makes
-// the x-exchange and x-routing-key annotations from its cache.
+// convertDelivery maps a 0-9-1 delivery to the neutral model (the reverse of
+// toPublishing), with the delivery's metadata in annotations. amqp091-go does not
+// keep which properties were present, so a property equal to its zero value
+// (an empty string, priority 0, a zero timestamp) reads as absent. names, when
+// not nil, makes the x-exchange and x-routing-key annotations from
+// its cache.
 func convertDelivery(d *amqp.Delivery, names *annotationCache) *received {
 	a := &received{}
 	a.data[0] = d.Body

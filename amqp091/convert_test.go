@@ -13,6 +13,9 @@ import (
 )
 
 // deliveryOf is what the broker would deliver for p.
+// fromDelivery is the message convertDelivery makes of d, without a cache.
+func fromDelivery(d *amqp.Delivery) *message.Message { return convertDelivery(d, nil).m() }
+
 func deliveryOf(p amqp.Publishing) *amqp.Delivery {
 	return &amqp.Delivery{
 		Headers: p.Headers, ContentType: p.ContentType, ContentEncoding: p.ContentEncoding,

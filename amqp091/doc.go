@@ -22,7 +22,7 @@
 //
 // Addresses use RabbitMQ's AMQP 1.0 syntax (see Address), so the same address
 // works on both drivers. Messages map the way RabbitMQ maps 0-9-1 to 1.0 (see
-// fromDelivery and toPublishing): properties keep their names, headers are
+// convertDelivery and toPublishing): properties keep their names, headers are
 // application properties, the exchange and routing key arrive as the x-exchange
 // and x-routing-key message annotations.
 //

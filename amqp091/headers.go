@@ -125,7 +125,7 @@ func fromTableValue(v any) any {
 }
 
 // fromAMQP10 restores what RabbitMQ carried over from AMQP 1.0 in m, a message
-// fromDelivery mapped from d: the sections in x-amqp-1.0-* headers become the
+// convertDelivery mapped from d: the sections in x-amqp-1.0-* headers become the
 // message annotations, properties, application properties and footer they were,
 // and an "amqp-1.0" body becomes the data, amqp-sequence or amqp-value sections
 // it was. A header or body that does not decode stays as RabbitMQ gave it.
