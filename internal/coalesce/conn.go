@@ -12,6 +12,7 @@
 package coalesce
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
 	"time"
@@ -72,6 +73,16 @@ func (c *Conn) Write(p []byte) (int, error) {
 	default:
 	}
 	return len(p), nil
+}
+
+// ConnectionState returns the wrapped connection's TLS state, or the zero state
+// when it is not a TLS connection. Libraries that report TLS details (amqp091-go
+// does) look for this method on the connection they were given.
+func (c *Conn) ConnectionState() tls.ConnectionState {
+	if tc, ok := c.Conn.(interface{ ConnectionState() tls.ConnectionState }); ok {
+		return tc.ConnectionState()
+	}
+	return tls.ConnectionState{}
 }
 
 // SetWriteDeadline records t; the flusher applies the latest deadline to each

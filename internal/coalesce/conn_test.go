@@ -2,6 +2,7 @@ package coalesce_test
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -175,4 +176,25 @@ func TestPendingIsBoundedAndCloseEndsAStuckWrite(t *testing.T) {
 	assert.Less(t, time.Since(start), 10*time.Second, "Close does not wait for a stuck peer forever")
 	assert.True(t, err == nil || errors.Is(err, net.ErrClosed), "Close: %v", err)
 	assert.ErrorIs(t, <-blocked, net.ErrClosed, "the blocked write is released by Close")
+}
+
+// tlsLike is a connection that reports a TLS state, as *tls.Conn does.
+type tlsLike struct{ net.Conn }
+
+func (tlsLike) ConnectionState() tls.ConnectionState {
+	return tls.ConnectionState{HandshakeComplete: true, ServerName: "broker.example"}
+}
+
+func TestConnectionStateIsTheWrappedConnections(t *testing.T) {
+	client, server := pair(t)
+	defer server.Close()
+	c := coalesce.New(tlsLike{client})
+	defer c.Close()
+	state := c.ConnectionState()
+	assert.True(t, state.HandshakeComplete)
+	assert.Equal(t, "broker.example", state.ServerName)
+
+	plain := coalesce.New(server)
+	defer plain.Close()
+	assert.Equal(t, tls.ConnectionState{}, plain.ConnectionState(), "not a TLS connection")
 }
