@@ -14,6 +14,7 @@ import (
 
 	"github.com/amqplink/amqplink/errorpolicy"
 	"github.com/amqplink/amqplink/internal/amqpurl"
+	"github.com/amqplink/amqplink/internal/coalesce"
 	"github.com/amqplink/amqplink/internal/netdial"
 	"github.com/amqplink/amqplink/link"
 	"github.com/amqplink/amqplink/sasl"
@@ -102,6 +103,9 @@ func dialOne(ctx context.Context, u *amqpurl.URL, o *Options) (*Conn, error) {
 	netConn, err := netdial.Dial(ctx, u, o.TLSConfig)
 	if err != nil {
 		return nil, err
+	}
+	if !o.NoWriteCoalescing {
+		netConn = coalesce.New(netConn)
 	}
 	// amqp091-go's handshake takes no context: a deadline bounds it, and ending
 	// ctx ends it at once. Open clears the deadline when the handshake is done.

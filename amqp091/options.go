@@ -49,6 +49,13 @@ type Options struct {
 	// Properties are extra client properties sent to the broker.
 	Properties map[string]any
 
+	// NoWriteCoalescing writes every frame the way amqp091-go does by itself: each
+	// publish, ack or other command flushed with its own system call. By default
+	// commands written in a burst (a publish per SendAsync, an ack per settled
+	// delivery) are gathered into fewer writes by a flusher goroutine, with no
+	// timer and so no added wait: see the benchmarks in the README for the gain.
+	NoWriteCoalescing bool
+
 	// Logger receives connection-level events. Default: slog.Default().
 	Logger *slog.Logger
 
