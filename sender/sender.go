@@ -196,6 +196,9 @@ func (s *Sender) complete() {
 	defer close(s.completed)
 	for r := range s.queue {
 		o, err := s.awaitResending(r)
+		// The link's receipt and a batch's encoding are the completer's alone and
+		// no longer needed: a caller keeping many receipts keeps less memory.
+		r.wire, r.batch = nil, nil
 		r.finish(o, err)
 		if err != nil && s.isClosing() {
 			s.addPending(r)
