@@ -127,10 +127,11 @@ func deref(s *string) string {
 }
 
 // received is what the driver makes of one delivery, in one allocation: the
-// message and its header and properties, and the delivery's handle and tag
-// (352 bytes, a size class of its own). A delivery costs the consumer per
+// delivery, its message with the header and properties, and its handle and tag
+// (440 bytes, in the 448-byte size class). A delivery costs the consumer per
 // message, and raw amqp091-go is the yardstick.
 type received struct {
+	d    message.Delivery
 	msg  message.Message
 	h    message.Header
 	p    message.Properties

@@ -315,12 +315,13 @@ func newDelivery(d *amqp.Delivery, ch *channel, presettled bool, s message.Settl
 	a := convertDelivery(d, names)
 	a.ref = deliveryRef{ch: ch, tag: d.DeliveryTag, consumerTag: d.ConsumerTag}
 	binary.BigEndian.PutUint64(a.tag[:], d.DeliveryTag)
-	return message.NewDelivery(a.m(), message.DeliveryInfo{
+	message.InitDelivery(&a.d, a.m(), message.DeliveryInfo{
 		Tag:         a.tag[:],
 		Redelivered: d.Redelivered,
 		Presettled:  presettled,
 		Driver:      &a.ref,
 	}, s)
+	return &a.d
 }
 
 // consumerEnded learns why c's deliveries ended: this client cancelled it (a

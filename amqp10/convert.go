@@ -60,7 +60,26 @@ func toWire(m *message.Message) *amqp.Message {
 
 // fromWire converts a received go-amqp message into the neutral model.
 func fromWire(w *amqp.Message) *message.Message {
-	m := &message.Message{
+	r := new(received)
+	r.fill(w)
+	return &r.msg
+}
+
+// received is what the driver makes of one delivery, in one allocation: the
+// delivery, its message, and the message's header, properties and times. A
+// delivery costs the consumer per message, and raw go-amqp is the yardstick.
+type received struct {
+	d                message.Delivery
+	msg              message.Message
+	h                message.Header
+	p                message.Properties
+	created, expires time.Time
+}
+
+// fill converts w into r.msg, pointing its header and properties into r.
+func (r *received) fill(w *amqp.Message) {
+	m := &r.msg
+	*m = message.Message{
 		Format:                w.Format,
 		DeliveryAnnotations:   fromWireAnnotations(w.DeliveryAnnotations),
 		Annotations:           fromWireAnnotations(w.Annotations),
@@ -75,18 +94,19 @@ func fromWire(w *amqp.Message) *message.Message {
 		}
 	}
 	if h := w.Header; h != nil {
-		m.Header = &message.Header{
+		r.h = message.Header{
 			Durable:       h.Durable,
 			TTL:           h.TTL,
 			FirstAcquirer: h.FirstAcquirer,
 			DeliveryCount: h.DeliveryCount,
 		}
 		if h.Priority != 4 { // go-amqp reads an absent priority as 4
-			m.Header.Priority = message.Ptr(h.Priority)
+			r.h.Priority = message.Ptr(h.Priority)
 		}
+		m.Header = &r.h
 	}
 	if p := w.Properties; p != nil {
-		m.Properties = &message.Properties{
+		r.p = message.Properties{
 			MessageID:          fromWireValue(p.MessageID),
 			UserID:             p.UserID,
 			To:                 p.To,
@@ -95,23 +115,24 @@ func fromWire(w *amqp.Message) *message.Message {
 			CorrelationID:      fromWireValue(p.CorrelationID),
 			ContentType:        p.ContentType,
 			ContentEncoding:    p.ContentEncoding,
-			AbsoluteExpiryTime: utc(p.AbsoluteExpiryTime),
-			CreationTime:       utc(p.CreationTime),
+			AbsoluteExpiryTime: utcIn(p.AbsoluteExpiryTime, &r.expires),
+			CreationTime:       utcIn(p.CreationTime, &r.created),
 			GroupID:            p.GroupID,
 			GroupSequence:      p.GroupSequence,
 			ReplyToGroupID:     p.ReplyToGroupID,
 		}
+		m.Properties = &r.p
 	}
-	return m
 }
 
-// utc gives received timestamps one location: go-amqp returns them in time.Local.
-func utc(t *time.Time) *time.Time {
+// utcIn gives received timestamps one location (go-amqp returns them in
+// time.Local): it stores t in UTC in *dst and returns dst, or nil for no time.
+func utcIn(t *time.Time, dst *time.Time) *time.Time {
 	if t == nil {
 		return nil
 	}
-	u := t.UTC()
-	return &u
+	*dst = t.UTC()
+	return dst
 }
 
 // toWireValue maps the neutral value types (Symbol, UUID, Null and containers of

@@ -110,11 +110,14 @@ func (r *receiverLink) Receive(ctx context.Context) (*message.Delivery, error) {
 		r.sess.linkFailed(r.wireSess, err)
 		return nil, err
 	}
-	return message.NewDelivery(fromWire(w), message.DeliveryInfo{
+	a := new(received)
+	a.fill(w)
+	message.InitDelivery(&a.d, &a.msg, message.DeliveryInfo{
 		Tag:        w.DeliveryTag,
 		Presettled: r.presettled,
 		Driver:     w,
-	}, r), nil
+	}, r)
+	return &a.d, nil
 }
 
 // Settle sends the outcome for d, which must have come from this link.

@@ -67,14 +67,22 @@ type DeliveryInfo struct {
 // link that received it. The lock token and delivery count are derived from the
 // message and tag.
 func NewDelivery(m *Message, info DeliveryInfo, s Settler) *Delivery {
-	d := &Delivery{
-		Message:     m,
-		Tag:         info.Tag,
-		Redelivered: info.Redelivered,
-		Presettled:  info.Presettled,
-		settler:     s,
-		driver:      info.Driver,
-	}
+	d := new(Delivery)
+	InitDelivery(d, m, info, s)
+	return d
+}
+
+// InitDelivery is NewDelivery for a driver that allocates the Delivery together
+// with the message it wraps, to spend one allocation per received message
+// instead of several: it sets up d, which must be zero and not yet shared with
+// anyone, as NewDelivery sets up the one it returns.
+func InitDelivery(d *Delivery, m *Message, info DeliveryInfo, s Settler) {
+	d.Message = m
+	d.Tag = info.Tag
+	d.Redelivered = info.Redelivered
+	d.Presettled = info.Presettled
+	d.settler = s
+	d.driver = info.Driver
 	if m != nil && m.Header != nil {
 		d.DeliveryCount = m.Header.DeliveryCount
 		if d.DeliveryCount > 0 {
@@ -85,7 +93,6 @@ func NewDelivery(m *Message, info DeliveryInfo, s Settler) *Delivery {
 	if info.Presettled {
 		d.state.Store(deliverySettled)
 	}
-	return d
 }
 
 // Intercept makes s the delivery's Settler and returns the one it replaces, so
