@@ -33,20 +33,30 @@ type Receiver struct {
 
 	state atomic.Int32
 
-	// Settlement bookkeeping shared with the goroutines that settle.
-	// gen is the current link's generation: read freely, changed under settleMu
-	// so that a settlement is counted for the generation it was made on.
-	settleMu   sync.Mutex
-	gen        atomic.Uint64
-	appSettled atomic.Uint64 // settlements on the current generation; added to under settleMu
-	presTaken  atomic.Uint64 // presettled deliveries taken by consumers
-	wakeAt     atomic.Uint64 // appSettled+presTaken at which the loop wants a poke
+	// The counters below change on every delivery, each written by one side:
+	// the pump, the consumers and settlers, or the loop. Each side's counters
+	// have a cache line of their own, so that the pump and a consumer on
+	// different cores do not take turns owning one line.
+
+	// Written by the loop, read on every delivery. gen is the current link's
+	// generation: read freely, changed under settleMu so that a settlement is
+	// counted for the generation it was made on.
+	gen          atomic.Uint64
+	wakeAt       atomic.Uint64 // appSettled+presTaken at which the loop wants a poke
+	arriveWakeAt atomic.Uint64 // arrived at which the loop wants a poke
+	_            cacheLinePad
 
 	// The pump's count of deliveries it received, and of those presettled.
 	arrived, arrivedPre atomic.Uint64
-	arriveWakeAt        atomic.Uint64 // arrived at which the loop wants a poke
+	_                   cacheLinePad
 
-	handling  atomic.Int64
+	// Written by consumers and settlers.
+	settleMu   sync.Mutex
+	appSettled atomic.Uint64 // settlements on the current generation; added to under settleMu
+	presTaken  atomic.Uint64 // presettled deliveries taken by consumers
+	handling   atomic.Int64
+	_          cacheLinePad
+
 	runMu     sync.Mutex
 	runClosed bool
 	runs      sync.WaitGroup
@@ -88,6 +98,11 @@ func New(ctx context.Context, sess *session.Session, source string, o *Options) 
 	go lp.run()
 	return r, nil
 }
+
+// cacheLinePad keeps the fields before and after it on different cache lines
+// (64 bytes on the CPUs Go runs on most; 128 on some, where it halves the
+// sharing instead of ending it).
+type cacheLinePad [64]byte
 
 // handOutQueue is how many deliveries wait in Receiver.out for a consumer; the
 // rest of the buffer stays with the loop.
