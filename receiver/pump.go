@@ -71,6 +71,11 @@ func (p *pumpState) run(ctx context.Context, r *Receiver, l link.ReceiverLink, s
 		d = intercept(d, s)
 		r.arrive(d.Presettled)
 		select {
+		case r.out <- d: // most often there is room: no need to watch ctx
+			continue
+		default:
+		}
+		select {
 		case r.out <- d:
 		case <-ctx.Done():
 			p.held = d
