@@ -8,7 +8,8 @@
 #   make faults     only the fault tests (recovery under resets, silence, restarts)
 #   make bench      the comparisons: amqplink against raw go-amqp (AMQP 1.0) and raw
 #                   amqp091-go (AMQP 0-9-1), BENCHTIME rounds each; BENCH=regexp
-#                   selects, e.g. BENCH=AMQP091
+#                   (in place of the default 'Vs') selects among ./tests/'s
+#                   benchmarks, e.g. BENCH=AMQP091 or BENCH=ReceiverVs/recv-default
 #   make bench-micro the other benchmarks (in-process broker, per-package), for
 #                   their default time
 #   make lint       gofmt and go vet

@@ -44,7 +44,8 @@ var _ link.Conn = (*Conn)(nil)
 
 // Blocked is a broker's connection.blocked (Active true, with its reason) or
 // connection.unblocked (Active false) notification: while blocked, RabbitMQ reads
-// nothing from the connection, so publishes wait.
+// nothing from the connection, so publishes wait (with coalesced writes, once
+// 1 MiB waits to be written; settled sends return before that).
 type Blocked struct {
 	Active bool
 	Reason string
@@ -116,7 +117,12 @@ func dialOne(ctx context.Context, u *amqpurl.URL, o *Options) (*Conn, error) {
 	_ = netConn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = netConn.SetDeadline(time.Unix(1, 0)) })
 	wire, err := amqp.Open(netConn, cfg)
-	stop()
+	if !stop() && err == nil {
+		// ctx ended just as the handshake finished: the past deadline has
+		// reached, or is about to reach, the connection Open returned.
+		_ = wire.Close()
+		return nil, ctx.Err()
+	}
 	if err != nil {
 		_ = netConn.Close()
 		if ctx.Err() != nil {

@@ -128,16 +128,19 @@ func deref(s *string) string {
 
 // received is what the driver makes of one delivery, in one allocation: the
 // delivery, its message with the header and properties, and its handle and tag
-// (440 bytes, in the 448-byte size class). A delivery costs the consumer per
-// message, and raw amqp091-go is the yardstick.
+// (448 bytes, a size class of its own). A delivery costs the consumer per
+// message, and raw amqp091-go is the yardstick. So a message kept after its
+// delivery is done with keeps the channel's bookkeeping too (its connection's
+// write buffers are let go of when it closes).
 type received struct {
-	d    message.Delivery
-	msg  message.Message
-	h    message.Header
-	p    message.Properties
-	ref  deliveryRef
-	tag  [8]byte // the delivery tag as Delivery.Tag shows it
-	data [1][]byte
+	d        message.Delivery
+	msg      message.Message
+	h        message.Header
+	p        message.Properties
+	ref      deliveryRef
+	tag      [8]byte // the delivery tag as Delivery.Tag shows it
+	priority uint8   // what h.Priority points to, when set
+	data     [1][]byte
 }
 
 // receivedStrings holds the properties a pointer refers to, in an allocation
@@ -162,8 +165,8 @@ func convertDelivery(d *amqp.Delivery, names *annotationCache) *received {
 	m.Body.Data = a.data[:]
 	h.Durable = d.DeliveryMode == amqp.Persistent
 	if d.Priority != 0 {
-		priority := d.Priority // rare: an allocation of its own keeps received in its size class
-		h.Priority = &priority
+		a.priority = d.Priority
+		h.Priority = &a.priority
 	}
 	if d.Expiration != "" {
 		if ms, err := strconv.ParseInt(d.Expiration, 10, 64); err == nil && ms > 0 {

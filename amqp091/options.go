@@ -54,6 +54,8 @@ type Options struct {
 	// commands written in a burst (a publish per SendAsync, an ack per settled
 	// delivery) are gathered into fewer writes by a flusher goroutine, with no
 	// timer and so no added wait: see the benchmarks in the README for the gain.
+	// The flusher holds at most 1 MiB; a write beyond it waits, and a failed
+	// write is reported by the next one (or the connection's end).
 	NoWriteCoalescing bool
 
 	// Logger receives connection-level events. Default: slog.Default().

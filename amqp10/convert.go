@@ -65,15 +65,18 @@ func fromWire(w *amqp.Message) *message.Message {
 	return &r.msg
 }
 
-// received is what the driver makes of one delivery, in one allocation: the
-// delivery, its message, and the message's header, properties and times. A
-// delivery costs the consumer per message, and raw go-amqp is the yardstick.
+// received is what the driver makes of one received message, in one
+// allocation: the message, its header, properties and times. A message costs
+// the consumer per delivery, and raw go-amqp is the yardstick. The Delivery is
+// an allocation of its own: it refers to the link (and so the session and
+// connection), which a message kept after its delivery is done with must not
+// keep alive.
 type received struct {
-	d                message.Delivery
 	msg              message.Message
 	h                message.Header
 	p                message.Properties
 	created, expires time.Time
+	priority         uint8 // what h.Priority points to, when set
 }
 
 // fill converts w into r.msg, pointing its header and properties into r.
@@ -101,7 +104,8 @@ func (r *received) fill(w *amqp.Message) {
 			DeliveryCount: h.DeliveryCount,
 		}
 		if h.Priority != 4 { // go-amqp reads an absent priority as 4
-			r.h.Priority = message.Ptr(h.Priority)
+			r.priority = h.Priority
+			r.h.Priority = &r.priority
 		}
 		m.Header = &r.h
 	}

@@ -110,14 +110,11 @@ func (r *receiverLink) Receive(ctx context.Context) (*message.Delivery, error) {
 		r.sess.linkFailed(r.wireSess, err)
 		return nil, err
 	}
-	a := new(received)
-	a.fill(w)
-	message.InitDelivery(&a.d, &a.msg, message.DeliveryInfo{
+	return message.NewDelivery(fromWire(w), message.DeliveryInfo{
 		Tag:        w.DeliveryTag,
 		Presettled: r.presettled,
 		Driver:     w,
-	}, r)
-	return &a.d, nil
+	}, r), nil
 }
 
 // Settle sends the outcome for d, which must have come from this link.

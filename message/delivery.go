@@ -77,12 +77,14 @@ func NewDelivery(m *Message, info DeliveryInfo, s Settler) *Delivery {
 // instead of several: it sets up d, which must be zero and not yet shared with
 // anyone, as NewDelivery sets up the one it returns.
 func InitDelivery(d *Delivery, m *Message, info DeliveryInfo, s Settler) {
-	d.Message = m
-	d.Tag = info.Tag
-	d.Redelivered = info.Redelivered
-	d.Presettled = info.Presettled
-	d.settler = s
-	d.driver = info.Driver
+	*d = Delivery{
+		Message:     m,
+		Tag:         info.Tag,
+		Redelivered: info.Redelivered,
+		Presettled:  info.Presettled,
+		settler:     s,
+		driver:      info.Driver,
+	}
 	if m != nil && m.Header != nil {
 		d.DeliveryCount = m.Header.DeliveryCount
 		if d.DeliveryCount > 0 {

@@ -70,8 +70,11 @@ func (p *pumpState) run(ctx context.Context, r *Receiver, l link.ReceiverLink, s
 		}
 		d = intercept(d, s)
 		r.arrive(d.Presettled)
+		// Most often there is room: no need to watch ctx. (So a stopped pump
+		// may go on handing over what the driver has buffered until there is
+		// no more or out is full; the loop counts and takes back all of it.)
 		select {
-		case r.out <- d: // most often there is room: no need to watch ctx
+		case r.out <- d:
 			continue
 		default:
 		}

@@ -33,14 +33,14 @@ type Receiver struct {
 
 	state atomic.Int32
 
-	// The counters below change on every delivery, each written by one side:
-	// the pump, the consumers and settlers, or the loop. Each side's counters
-	// have a cache line of their own, so that the pump and a consumer on
-	// different cores do not take turns owning one line.
+	// The counters below are read or written on every delivery, each written
+	// by one side: the pump, the consumers and settlers, or the loop. Each
+	// side's counters have a cache line of their own, so that the pump and a
+	// consumer on different cores do not take turns owning one line.
 
 	// Written by the loop, read on every delivery. gen is the current link's
-	// generation: read freely, changed under settleMu so that a settlement is
-	// counted for the generation it was made on.
+	// generation: read freely, changed under settleMu (when a link is dropped or
+	// closed) so that a settlement is counted for the generation it was made on.
 	gen          atomic.Uint64
 	wakeAt       atomic.Uint64 // appSettled+presTaken at which the loop wants a poke
 	arriveWakeAt atomic.Uint64 // arrived at which the loop wants a poke
@@ -54,7 +54,7 @@ type Receiver struct {
 	settleMu   sync.Mutex
 	appSettled atomic.Uint64 // settlements on the current generation; added to under settleMu
 	presTaken  atomic.Uint64 // presettled deliveries taken by consumers
-	handling   atomic.Int64
+	handling   atomic.Int64  // Run's handlers running now (Stats)
 	_          cacheLinePad
 
 	runMu     sync.Mutex

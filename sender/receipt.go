@@ -13,8 +13,11 @@ import (
 // Receipt is the future outcome of one message handed to the link by SendAsync.
 // Its methods are safe for concurrent use.
 type Receipt struct {
-	msg   *message.Message // nil for a batch
-	batch [][]byte         // a batch's encoded messages, sent as one transfer
+	msg *message.Message // nil for a batch
+
+	// Once the receipt is queued, the completer alone uses these; batch and
+	// wire are let go of when the outcome is final.
+	batch [][]byte // a batch's encoded messages, sent as one transfer
 	wire  link.Receipt
 	gen   uint64    // the link it was sent on
 	sent  time.Time // when it was handed to the link; set when Options.Timeout is

@@ -157,6 +157,7 @@ func (s *Sender) sendUnsettled(ctx context.Context, r *Receipt) (*Receipt, error
 	s.mu.Lock()
 	if s.stopped { // Close gave up on outcomes while this message went out
 		s.mu.Unlock()
+		r.wire, r.batch = nil, nil
 		r.finish(nil, unknown("the sender closed before the peer reported the outcome", nil))
 		s.addPending(r)
 		<-s.slots

@@ -86,11 +86,17 @@ func (c *Conn) ConnectionState() tls.ConnectionState {
 }
 
 // SetWriteDeadline records t; the flusher applies the latest deadline to each
-// write it makes.
+// write it makes. A deadline already past also applies at once, to the write in
+// progress.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
 	c.deadline = t
 	c.mu.Unlock()
+	// A deadline already past means "give up now" (a dial whose context
+	// ended, say), and the flusher may be stuck inside a write: end it too.
+	if !t.IsZero() && !t.After(time.Now()) {
+		return c.Conn.SetWriteDeadline(t)
+	}
 	return nil
 }
 
@@ -135,6 +141,11 @@ func (c *Conn) Close() error {
 // Conn is closed (after a last flush) or a write fails.
 func (c *Conn) flush() {
 	defer close(c.done)
+	defer func() { // nothing more will be written: let go of the buffers
+		c.mu.Lock()
+		c.pending, c.spare = nil, nil
+		c.mu.Unlock()
+	}()
 	var applied time.Time
 	for range c.kick {
 		for {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -176,6 +177,31 @@ func TestPendingIsBoundedAndCloseEndsAStuckWrite(t *testing.T) {
 	assert.Less(t, time.Since(start), 10*time.Second, "Close does not wait for a stuck peer forever")
 	assert.True(t, err == nil || errors.Is(err, net.ErrClosed), "Close: %v", err)
 	assert.ErrorIs(t, <-blocked, net.ErrClosed, "the blocked write is released by Close")
+}
+
+func TestAPastWriteDeadlineEndsAStuckWriteAtOnce(t *testing.T) {
+	client, server := pair(t)
+	defer server.Close() // never reads
+	c := coalesce.New(client)
+	defer c.Close()
+	failed := make(chan error, 1)
+	go func() { // fills the socket's buffers, then MaxPending, then waits for room
+		chunk := make([]byte, 256<<10)
+		for {
+			if _, err := c.Write(chunk); err != nil {
+				failed <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond) // the flusher is stuck in a write by now
+	require.NoError(t, c.SetWriteDeadline(time.Unix(1, 0)))
+	select {
+	case err := <-failed:
+		assert.ErrorIs(t, err, os.ErrDeadlineExceeded)
+	case <-time.After(5 * time.Second):
+		t.Fatal("a past write deadline left the flusher stuck in its write")
+	}
 }
 
 // tlsLike is a connection that reports a TLS state, as *tls.Conn does.
