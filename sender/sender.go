@@ -158,9 +158,9 @@ func (s *Sender) sendUnsettled(ctx context.Context, r *Receipt) (*Receipt, error
 	if s.stopped { // Close gave up on outcomes while this message went out
 		s.mu.Unlock()
 		r.wire, r.batch = nil, nil
-		r.finish(nil, unknown("the sender closed before the peer reported the outcome", nil))
 		s.addPending(r)
 		<-s.slots
+		r.finish(nil, unknown("the sender closed before the peer reported the outcome", nil))
 		return r, nil
 	}
 	s.queue <- r
@@ -200,11 +200,11 @@ func (s *Sender) complete() {
 		// The link's receipt and a batch's encoding are the completer's alone and
 		// no longer needed: a caller keeping many receipts keeps less memory.
 		r.wire, r.batch = nil, nil
-		r.finish(o, err)
 		if err != nil && s.isClosing() {
 			s.addPending(r)
 		}
-		<-s.slots
+		<-s.slots // first: whoever sees the outcome sees the window's room too
+		r.finish(o, err)
 	}
 }
 
