@@ -109,9 +109,10 @@ func (s *session) forgetLocked(w *amqp.Session) {
 
 // attachFailed undoes acquire's count. When the peer ended the session as it
 // refused the attach (RabbitMQ 3.x always does), the session is ended here too and
-// the next attach begins a new one. When go-amqp refused because the name is
-// still taken on w (nameTaken), w is retired and the caller may try once more.
-func (s *session) attachFailed(ctx context.Context, w *amqp.Session, err error, nameTaken bool) {
+// the next attach begins a new one. When go-amqp refused because name is still
+// taken on w (nameTaken), it is noted as taken there, and the caller's next
+// acquire of that name retires w.
+func (s *session) attachFailed(ctx context.Context, w *amqp.Session, name string, err error, nameTaken bool) {
 	var e *errorpolicy.Error
 	refused := errors.As(err, &e) && (s.conn.quirks.nonClosingDetach || e.Scope >= errorpolicy.ScopeSession)
 	s.mu.Lock()
@@ -120,24 +121,25 @@ func (s *session) attachFailed(ctx context.Context, w *amqp.Session, err error, 
 		return
 	}
 	s.links[w]--
-	switch {
-	case nameTaken:
-		var idle *amqp.Session
-		if s.wire == w {
-			idle = s.retireLocked()
-		}
-		s.mu.Unlock()
-		if idle != nil {
-			endIdle(ctx, idle)
-		}
-		return
-	case !refused:
+	if nameTaken {
+		s.takeNameLocked(w, name)
+	}
+	if nameTaken || !refused {
 		s.mu.Unlock()
 		return
 	}
 	s.forgetLocked(w)
 	s.mu.Unlock()
 	_ = endWire(ctx, w) // the peer has usually ended it already
+}
+
+// takeNameLocked notes that go-amqp still holds a link named name on w. The
+// caller holds mu.
+func (s *session) takeNameLocked(w *amqp.Session, name string) {
+	if s.taken[w] == nil {
+		s.taken[w] = map[string]bool{}
+	}
+	s.taken[w][name] = true
 }
 
 // attach opens a link named name with open on a wire session acquire gives,
@@ -156,7 +158,7 @@ func attach[L any](ctx context.Context, s *session, name string, open func(*amqp
 		}
 		taken := !retried && nameTaken(err)
 		err = translate(err, errorpolicy.ScopeLink)
-		s.attachFailed(ctx, w, err, taken)
+		s.attachFailed(ctx, w, name, err, taken)
 		if !taken {
 			return zero, nil, err
 		}
@@ -227,10 +229,7 @@ func (s *session) releaseLocked(w *amqp.Session, name string, lingering bool) bo
 	s.links[w]--
 	if s.links[w] > 0 {
 		if lingering {
-			if s.taken[w] == nil {
-				s.taken[w] = map[string]bool{}
-			}
-			s.taken[w][name] = true
+			s.takeNameLocked(w, name)
 		}
 		return false
 	}
