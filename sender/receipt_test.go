@@ -55,7 +55,7 @@ func TestReceiptDoneBeforeAndAfterTheOutcome(t *testing.T) {
 	wg.Wait()
 	<-done
 	_, err = late.Wait(ctx)
-	require.Error(t, err, "nobody asked before it completed")
+	require.Error(t, err, "released: an *OutcomeError, for a receipt nobody waited on before it completed")
 	select {
 	case <-late.Done():
 	default:

@@ -157,10 +157,7 @@ func (s *Sender) sendUnsettled(ctx context.Context, r *Receipt) (*Receipt, error
 	s.mu.Lock()
 	if s.stopped { // Close gave up on outcomes while this message went out
 		s.mu.Unlock()
-		r.wire, r.batch = nil, nil
-		s.addPending(r)
-		<-s.slots
-		r.finish(nil, unknown("the sender closed before the peer reported the outcome", nil))
+		s.conclude(r, nil, unknown("the sender closed before the peer reported the outcome", nil))
 		return r, nil
 	}
 	s.queue <- r
@@ -197,15 +194,22 @@ func (s *Sender) complete() {
 	defer close(s.completed)
 	for r := range s.queue {
 		o, err := s.awaitResending(r)
-		// The link's receipt and a batch's encoding are the completer's alone and
-		// no longer needed: a caller keeping many receipts keeps less memory.
-		r.wire, r.batch = nil, nil
-		if err != nil && s.isClosing() {
-			s.addPending(r)
-		}
-		<-s.slots // first: whoever sees the outcome sees the window's room too
-		r.finish(o, err)
+		s.conclude(r, o, err)
 	}
+}
+
+// conclude ends r's time in the window with its outcome o, or err: the link's
+// receipt and a batch's encoding are let go of (a caller keeping many receipts
+// keeps less memory), r joins Pending if Close is under way and the outcome
+// unknown, its slot is freed and then r completes, so that whoever sees the
+// outcome sees the window's room too.
+func (s *Sender) conclude(r *Receipt, o message.Outcome, err error) {
+	r.wire, r.batch = nil, nil
+	if err != nil && s.isClosing() {
+		s.addPending(r)
+	}
+	<-s.slots
+	r.finish(o, err)
 }
 
 func (s *Sender) await(r *Receipt) (message.Outcome, error) {
