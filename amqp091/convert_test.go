@@ -12,10 +12,10 @@ import (
 	"github.com/amqplink/amqplink/message"
 )
 
-// deliveryOf is what the broker would deliver for p.
 // fromDelivery is the message convertDelivery makes of d, without a cache.
 func fromDelivery(d *amqp.Delivery) *message.Message { return convertDelivery(d, nil).m() }
 
+// deliveryOf is what the broker would deliver for p.
 func deliveryOf(p amqp.Publishing) *amqp.Delivery {
 	return &amqp.Delivery{
 		Headers: p.Headers, ContentType: p.ContentType, ContentEncoding: p.ContentEncoding,
