@@ -44,16 +44,13 @@ type receiverLink struct {
 	// under mu (setLive); Receive reads it without the lock.
 	live atomic.Pointer[consumer]
 
-	mu         sync.Mutex
-	stash      []amqp.Delivery // what a drained consumer had sent within the credit
-	consumer   *consumer       // nil before the first IssueCredit and after a drain
-	starting   bool            // a consumer is being started
-	startErr   error           // why the last start failed
-	ended      error           // why the link ended; sticky
-	closed     bool
-	background sync.WaitGroup     // consumer starts
-	stopStarts context.CancelFunc // ends a start that Close would otherwise wait for
-	startCtx   context.Context
+	mu       sync.Mutex
+	stash    []amqp.Delivery // received, not yet handed out: a drain's, or beyond the credit
+	consumer *consumer       // nil before the first IssueCredit and after a drain
+	started  chan struct{}   // while a consumer is being started; closed when it has
+	draining bool
+	ended    error // why the link ended; sticky
+	closed   bool
 }
 
 // consumer is one basic.consume and its delivery channel.
@@ -103,8 +100,6 @@ func newReceiver(ctx context.Context, ch *channel, addr Address, o link.Receiver
 		noAck: o.SenderSettle == link.SenderSettled,
 		wake:  make(chan struct{}, 1),
 	}
-	// Its parent is Background, so an attach that fails leaks nothing by not calling it.
-	r.startCtx, r.stopStarts = context.WithCancel(context.Background())
 	if addr.IsExchange() {
 		// A server-named, exclusive queue bound to the exchange, as RabbitMQ's
 		// AMQP 1.0 plugin makes for an exchange source. Not auto-delete: a drain
@@ -156,15 +151,22 @@ func (r *receiverLink) IssueCredit(n uint32) error {
 		r.mu.Unlock()
 		return errorpolicy.New(errorpolicy.CondClosed, "receiver is closed", nil)
 	}
-	credit := r.credit.Add(int64(n))
-	if r.consumer == nil && !r.starting {
-		r.starting = true
-		r.background.Add(1)
-		go r.start(credit)
-	}
+	r.credit.Add(int64(n))
+	r.startLocked()
 	r.mu.Unlock()
 	r.poke()
 	return nil
+}
+
+// startLocked starts a consumer if there is credit and none runs or is being
+// started. The caller holds mu.
+func (r *receiverLink) startLocked() {
+	credit := r.credit.Load()
+	if r.consumer != nil || r.started != nil || r.draining || r.closed || r.ended != nil || credit <= 0 {
+		return
+	}
+	r.started = make(chan struct{})
+	go r.start(credit, r.started)
 }
 
 func (r *receiverLink) poke() {
@@ -174,15 +176,16 @@ func (r *receiverLink) poke() {
 	}
 }
 
-// start runs basic.qos and basic.consume. The channel's consumeMu keeps another
-// receiver's qos from landing between them: a per-consumer prefetch count applies
-// to the consumers started after it.
-func (r *receiverLink) start(prefetch int64) {
-	defer r.background.Done()
-	ctx, cancel := context.WithTimeout(r.startCtx, 60*time.Second)
-	defer cancel()
+// start runs basic.qos and basic.consume, and closes started when the broker has
+// answered. The channel's consumeMu keeps another receiver's qos from landing
+// between them: a per-consumer prefetch count applies to the consumers started
+// after it. It waits for the answer however long it takes (until the channel
+// closes): a consume given up on would still start at the broker, with nobody to
+// cancel it. A consumer that starts after Close is cancelled here.
+func (r *receiverLink) start(prefetch int64, started chan struct{}) {
+	defer close(started)
 	tag := consumerTag(r.ch, r.opts.Name)
-	c, err := call(ctx, func() (<-chan amqp.Delivery, error) {
+	deliveries, err := func() (<-chan amqp.Delivery, error) {
 		r.ch.consumeMu.Lock()
 		defer r.ch.consumeMu.Unlock()
 		if !r.noAck {
@@ -191,19 +194,34 @@ func (r *receiverLink) start(prefetch int64) {
 			}
 		}
 		return r.ch.wire.Consume(r.queue, tag, r.noAck, false, false, false, nil)
-	})
+	}()
 	r.mu.Lock()
-	r.starting = false
+	r.started = nil
+	closed := r.closed
 	switch {
 	case err != nil:
-		r.ended = translate(err, errorpolicy.ScopeLink)
-	default: // if Close is waiting for this start, it cancels the consumer next
-		r.consumer = &consumer{tag: tag, deliveries: c}
+		if r.ended == nil {
+			r.ended = translate(err, errorpolicy.ScopeLink)
+		}
+	case !closed:
+		r.consumer = &consumer{tag: tag, deliveries: deliveries}
 	}
 	r.setLive()
 	r.mu.Unlock()
 	r.poke()
+	if closed { // Close left the consumer, and the link's own queue, to this
+		var c *consumer
+		if err == nil {
+			c = &consumer{tag: tag, deliveries: deliveries}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), retireTimeout)
+		defer cancel()
+		_ = r.retire(ctx, c) // nobody is left to tell; failing, the channel's end does the same
+	}
 }
+
+// retireTimeout bounds the clean-up start does for a Close that did not wait.
+const retireTimeout = 30 * time.Second
 
 // consumerTag names a new consumer on ch after its link: unique on the channel,
 // and short, as the broker sends the tag with every delivery and amqp091-go
@@ -232,14 +250,18 @@ func (r *receiverLink) Receive(ctx context.Context) (*message.Delivery, error) {
 		select {
 		case d, ok := <-c.deliveries:
 			if ok {
-				return r.delivery(&d), nil
+				if dv := r.take(c, &d); dv != nil {
+					return dv, nil
+				}
 			}
 		default:
 			if ctx.Err() == nil {
 				select {
 				case d, ok := <-c.deliveries:
 					if ok {
-						return r.delivery(&d), nil
+						if dv := r.take(c, &d); dv != nil {
+							return dv, nil
+						}
 					}
 				case <-ctx.Done():
 				}
@@ -249,21 +271,56 @@ func (r *receiverLink) Receive(ctx context.Context) (*message.Delivery, error) {
 	return r.receive(ctx)
 }
 
+// take hands out d, just received from c, if a credit is left for it. The
+// credit was there when Receive began to wait, but a Drain may have used it
+// meanwhile: then d is beyond the credit, and is kept for a later credit or,
+// when c is being cancelled with acknowledgements on, given back to the queue.
+func (r *receiverLink) take(c *consumer, d *amqp.Delivery) *message.Delivery {
+	if r.takeCredit() {
+		return newDelivery(d, r.ch, r.noAck, r, &r.names)
+	}
+	if !r.noAck && c.cancelled.Load() {
+		_ = r.ch.wire.Nack(d.DeliveryTag, false, true)
+		return nil
+	}
+	r.mu.Lock()
+	r.stash = append(r.stash, *d)
+	r.setLive()
+	r.mu.Unlock()
+	return nil
+}
+
+// takeCredit uses one credit, if there is one: the credit never goes below zero.
+func (r *receiverLink) takeCredit() bool {
+	for {
+		n := r.credit.Load()
+		if n <= 0 {
+			return false
+		}
+		if r.credit.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
 // receive is Receive's long way: a stashed delivery first, then the consumer's
 // within the credit, waiting for credit or a consumer to start.
 func (r *receiverLink) receive(ctx context.Context) (*message.Delivery, error) {
 	for {
 		r.mu.Lock()
-		if len(r.stash) > 0 {
+		if len(r.stash) > 0 && r.takeCredit() {
 			d := r.stash[0]
 			r.stash = r.stash[1:]
 			r.setLive()
 			r.mu.Unlock()
-			return r.delivery(&d), nil
+			return newDelivery(&d, r.ch, r.noAck, r, &r.names), nil
 		}
 		c, ended := r.consumer, r.ended
+		if len(r.stash) > 0 {
+			c = nil // the stash goes first: wait for credit
+		}
 		r.mu.Unlock()
-		if c != nil && (r.credit.Load() > 0 || c.cancelled.Load()) {
+		if c != nil && r.credit.Load() > 0 {
 			select {
 			case d, ok := <-c.deliveries:
 				if !ok {
@@ -272,7 +329,10 @@ func (r *receiverLink) receive(ctx context.Context) (*message.Delivery, error) {
 					}
 					continue
 				}
-				return r.delivery(&d), nil
+				if dv := r.take(c, &d); dv != nil {
+					return dv, nil
+				}
+				continue
 			default:
 			}
 			if ended == nil && ctx.Err() == nil {
@@ -284,7 +344,10 @@ func (r *receiverLink) receive(ctx context.Context) (*message.Delivery, error) {
 						}
 						continue
 					}
-					return r.delivery(&d), nil
+					if dv := r.take(c, &d); dv != nil {
+						return dv, nil
+					}
+					continue
 				case <-r.wake:
 					continue
 				case <-ctx.Done():
@@ -302,11 +365,6 @@ func (r *receiverLink) receive(ctx context.Context) (*message.Delivery, error) {
 		case <-ctx.Done():
 		}
 	}
-}
-
-func (r *receiverLink) delivery(d *amqp.Delivery) *message.Delivery {
-	r.credit.Add(-1)
-	return newDelivery(d, r.ch, r.noAck, r, &r.names)
 }
 
 // newDelivery wraps a delivery received on ch (by a consumer or basic.get),
@@ -333,8 +391,9 @@ func (r *receiverLink) consumerEnded(ctx context.Context, c *consumer) error {
 	switch {
 	case c.cancelled.Load():
 		r.mu.Lock()
-		if r.consumer == c {
+		if r.consumer == c { // else a drain or Close has dealt with c's end
 			r.consumer = nil
+			r.startLocked() // a drain that gave up left credit: a new consumer serves it
 		}
 		r.setLive()
 		r.mu.Unlock()
@@ -375,12 +434,33 @@ func (r *receiverLink) consumerEnded(ctx context.Context, c *consumer) error {
 // cannot: they stay for Receive too). The next IssueCredit starts a new consumer.
 func (r *receiverLink) Drain(ctx context.Context) error {
 	r.mu.Lock()
+	if r.draining {
+		r.mu.Unlock()
+		return errorpolicy.InvalidOption("amqp091: a drain is already in progress")
+	}
+	for r.started != nil { // a consumer being started is drained once it runs
+		started := r.started
+		r.mu.Unlock()
+		select {
+		case <-started:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		r.mu.Lock()
+	}
 	c := r.consumer
-	r.mu.Unlock()
 	if c == nil {
-		r.credit.Store(0)
+		r.credit.Store(int64(len(r.stash)))
+		r.mu.Unlock()
 		return nil
 	}
+	r.draining = true
+	r.mu.Unlock()
+	defer func() {
+		r.mu.Lock()
+		r.draining = false
+		r.mu.Unlock()
+	}()
 	c.cancelled.Store(true)
 	if _, err := call(ctx, func() (struct{}, error) { return struct{}{}, r.ch.wire.Cancel(c.tag, false) }); err != nil {
 		return translate(err, errorpolicy.ScopeLink)
@@ -406,8 +486,13 @@ func (r *receiverLink) Drain(ctx context.Context) error {
 		}
 	}
 	r.mu.Lock()
-	r.credit.Store(int64(len(stash))) // delivery() takes one per stashed delivery
+	if r.closed { // Close has run meanwhile: nobody will take these
+		r.mu.Unlock()
+		r.requeue(stash)
+		return nil
+	}
 	r.stash = append(r.stash, stash...)
+	r.credit.Store(int64(len(r.stash))) // Receive takes one per stashed delivery
 	if r.consumer == c {
 		r.consumer = nil
 	}
@@ -415,6 +500,17 @@ func (r *receiverLink) Drain(ctx context.Context) error {
 	r.mu.Unlock()
 	r.poke()
 	return nil
+}
+
+// requeue gives deliveries that were never handed out back to the queue (with
+// no-ack they cannot go back: they are gone, as with any no-ack consumer).
+func (r *receiverLink) requeue(ds []amqp.Delivery) {
+	if r.noAck {
+		return
+	}
+	for _, d := range ds {
+		_ = r.ch.wire.Nack(d.DeliveryTag, false, true)
+	}
 }
 
 // Settle acknowledges, rejects or requeues a delivery per the semantics table:
@@ -471,13 +567,28 @@ func (r *receiverLink) Close(ctx context.Context) error {
 		return nil
 	}
 	r.closed = true
-	c := r.consumer
+	if r.ended == nil {
+		r.ended = errorpolicy.New(errorpolicy.CondClosed, "receiver is closed", nil)
+	}
+	c, started, stash := r.consumer, r.started, r.stash
+	r.consumer, r.stash = nil, nil
+	r.setLive()
 	r.mu.Unlock()
-	r.stopStarts() // a start blocked on an unresponsive broker ends now
-	r.background.Wait()
+	r.poke() // a Receive waiting for credit returns the end
 	if r.ch.isDead() {
 		return nil
 	}
+	r.requeue(stash)
+	if started != nil {
+		return nil // start retires the consumer when the broker has answered
+	}
+	return r.retire(ctx, c)
+}
+
+// retire cancels c (nil: there is none), requeues what it sent that was never
+// handed out, and deletes the link's own queue. An error after the channel has
+// closed is none: the broker has done all of it.
+func (r *receiverLink) retire(ctx context.Context, c *consumer) error {
 	err := r.cancelAndRequeue(ctx, c)
 	if r.ownQueue && err == nil {
 		_, err = call(ctx, func() (int, error) { return r.ch.wire.QueueDelete(r.queue, false, false, false) })
@@ -491,11 +602,6 @@ func (r *receiverLink) Close(ctx context.Context) error {
 
 // cancelAndRequeue cancels c and requeues what it sent that was never handed out.
 func (r *receiverLink) cancelAndRequeue(ctx context.Context, c *consumer) error {
-	r.mu.Lock()
-	if c == nil {
-		c = r.consumer // started while Close waited
-	}
-	r.mu.Unlock()
 	if c == nil {
 		return nil
 	}

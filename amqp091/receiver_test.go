@@ -20,8 +20,6 @@ func consumingLink(t testing.TB, noAck bool) (*receiverLink, chan amqp.Delivery)
 	t.Helper()
 	ch := &channel{dead: make(chan struct{}), cancelled: map[string]bool{}, cancelSignal: make(chan struct{})}
 	r := &receiverLink{ch: ch, queue: "q", noAck: noAck, wake: make(chan struct{}, 1)}
-	r.startCtx, r.stopStarts = context.WithCancel(context.Background())
-	t.Cleanup(r.stopStarts)
 	deliveries := make(chan amqp.Delivery, 16)
 	r.mu.Lock()
 	r.consumer = &consumer{tag: "ctag", deliveries: deliveries}
@@ -137,11 +135,14 @@ func TestReceiveAfterTheConsumerWasCancelledByThisClient(t *testing.T) {
 	c := r.live.Load()
 	require.NotNil(t, c)
 	deliveries <- amqp.Delivery{DeliveryTag: 1}
+	r.mu.Lock()
+	r.draining = true // as Drain does; it starts the next consumer, if any, itself
+	r.mu.Unlock()
 	c.cancelled.Store(true)
 	close(deliveries)
 	d, err := r.Receive(context.Background())
 	require.NoError(t, err)
-	assert.Equal(t, uint64(1), tagOf(t, d), "what the consumer had sent is still handed out")
+	assert.Equal(t, uint64(1), tagOf(t, d), "what the consumer sent within the credit is still handed out")
 	_, err = r.Receive(shortly(t))
 	require.ErrorIs(t, err, context.DeadlineExceeded, "a drained consumer is gone; Receive waits for the next")
 	assert.Nil(t, r.live.Load())
