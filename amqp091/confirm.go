@@ -36,19 +36,33 @@ type returnedMessage struct {
 // maxUnmatchedReturns bounds the returns kept for receipts nobody waits on.
 const maxUnmatchedReturns = 1024
 
-// enableConfirms puts the channel in confirm mode once.
+// enableConfirms puts the channel in confirm mode once. No publish may reach the
+// broker between confirm.select and its answer: the broker would number it and
+// amqp091-go, which numbers publishes from the answer on, would not, and every
+// later confirm would go to the wrong publish. So pubMu is held until the
+// answer, even past ctx.
 func (ch *channel) enableConfirms(ctx context.Context) error {
 	ch.confirmMu.Lock()
 	defer ch.confirmMu.Unlock()
 	if ch.confirming.Load() {
 		return nil
 	}
-	_, err := call(ctx, func() (struct{}, error) { return struct{}{}, ch.wire.Confirm(false) })
+	ch.pubMu.Lock()
+	_, err := call(ctx, func() (struct{}, error) {
+		defer ch.pubMu.Unlock()
+		if ch.confirming.Load() { // by an earlier call that gave up waiting
+			return struct{}{}, nil
+		}
+		if err := ch.wire.Confirm(false); err != nil {
+			return struct{}{}, err
+		}
+		ch.returns = ch.wire.NotifyReturn(make(chan amqp.Return, maxUnmatchedReturns))
+		ch.confirming.Store(true)
+		return struct{}{}, nil
+	})
 	if err != nil {
 		return translate(err, errorpolicy.ScopeSession)
 	}
-	ch.returns = ch.wire.NotifyReturn(make(chan amqp.Return, maxUnmatchedReturns))
-	ch.confirming.Store(true)
 	return nil
 }
 
@@ -56,7 +70,9 @@ func (ch *channel) enableConfirms(ctx context.Context) error {
 // publish is mandatory and the receipt reports the broker's confirm; otherwise
 // the receipt is already Accepted.
 func (ch *channel) publish(ctx context.Context, exchange, key string, want bool, p *amqp.Publishing, messageID string) (*receipt, error) {
+	ch.pubMu.RLock()
 	dc, err := ch.wire.PublishWithDeferredConfirmWithContext(ctx, exchange, key, want, false, *p)
+	ch.pubMu.RUnlock()
 	if ch.confirming.Load() && len(ch.returns) > 0 {
 		ch.takeReturns()
 	}
