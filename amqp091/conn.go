@@ -352,3 +352,43 @@ func call[T any](ctx context.Context, f func() (T, error)) (T, error) {
 		return zero, ctx.Err()
 	}
 }
+
+// callUndo is call for an f whose result must not be left behind: if ctx ends
+// first, undo gets what f makes once it returns without error (a channel opened
+// for nobody is closed again).
+func callUndo[T any](ctx context.Context, f func() (T, error), undo func(T)) (T, error) {
+	type result struct {
+		v   T
+		err error
+	}
+	var mu sync.Mutex
+	gaveUp := false
+	ch := make(chan result, 1)
+	go func() {
+		v, err := f()
+		mu.Lock()
+		defer mu.Unlock()
+		if gaveUp {
+			if err == nil {
+				undo(v)
+			}
+			return
+		}
+		ch <- result{v, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.v, r.err
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	select {
+	case r := <-ch: // made just as ctx ended: use it
+		return r.v, r.err
+	default:
+		gaveUp = true
+		var zero T
+		return zero, ctx.Err()
+	}
+}

@@ -32,13 +32,15 @@ func (s *session) acquire(ctx context.Context) (*channel, error) {
 	if s.closed {
 		return nil, errorpolicy.New(errorpolicy.CondClosed, "session is closed", nil)
 	}
-	if s.ch != nil && !s.ch.isDead() {
+	// The watcher learns of a channel exception a moment after the call that
+	// caused it returned; amqp091-go knows at once.
+	if s.ch != nil && !s.ch.isDead() && !s.ch.wire.IsClosed() {
 		return s.ch, nil
 	}
 	if err := s.conn.Err(); err != nil {
 		return nil, err
 	}
-	wire, err := call(ctx, s.conn.wire.Channel)
+	wire, err := callUndo(ctx, s.conn.wire.Channel, func(c *amqp.Channel) { _ = c.Close() })
 	if err != nil {
 		return nil, translate(err, errorpolicy.ScopeConn)
 	}
@@ -115,7 +117,8 @@ type channel struct {
 	cancelled    map[string]bool // consumer tags the broker cancelled
 	cancelSignal chan struct{}   // closed, and replaced, at each such cancel
 
-	confirmMu  sync.Mutex // serializes enableConfirms
+	confirmMu  sync.Mutex   // serializes enableConfirms
+	pubMu      sync.RWMutex // publishes hold it shared; confirm.select alone
 	confirming atomic.Bool
 
 	consumeMu   sync.Mutex    // keeps a receiver's basic.qos and basic.consume together
