@@ -84,31 +84,39 @@ func (s *senderLink) Send(ctx context.Context, m *message.Message, settled bool)
 	if err != nil {
 		return nil, s.sendError(ctx, err)
 	}
-	return &receipt{wire: r}, nil
+	return &receipt{wire: r, link: s}, nil
 }
 
 // sendError reports a failed hand-off. go-amqp answers a context that ends while
 // the transfer waits for credit with transfer-limit-exceeded; the transfer was
 // rolled back, so the caller's context error is the honest answer.
+//
+// A bare AMQP error (go-amqp's own message-size-exceeded, say) is about the one
+// message and ends nothing; a link, session or connection that ended carries its
+// own scope, and a session's end makes the next attach begin a new one.
 func (s *senderLink) sendError(ctx context.Context, err error) error {
 	var e *amqp.Error
 	if ctx.Err() != nil && errors.As(err, &e) && e.Condition == amqp.ErrCondTransferLimitExceeded {
 		return ctx.Err()
 	}
-	return translate(err, errorpolicy.ScopeLink)
+	err = translate(err, errorpolicy.ScopeNone)
+	if s.sess != nil {
+		s.sess.linkFailed(s.wireSess, err)
+	}
+	return err
 }
 
 // checkSize enforces our own limit. go-amqp enforces only the peer's, and forgets
 // ours when the peer advertises none (RabbitMQ advertises 0). Encoding a message
 // just to measure it would double the cost of every send, so the exact size is
-// computed only when the body alone is past half the limit.
+// computed only when a generous estimate is past half the limit.
 func (s *senderLink) checkSize(m *message.Message, w *amqp.Message) error {
-	body := m.Body.PayloadSize()
-	if body*2 <= s.maxSize {
+	estimate, known := sizeEstimate(m)
+	if known && estimate*2 <= s.maxSize {
 		return nil
 	}
-	size := body
-	if body <= s.maxSize {
+	size := estimate
+	if !known || estimate <= s.maxSize {
 		b, err := w.MarshalBinary()
 		if err != nil {
 			return errorpolicy.New(errorpolicy.CondDecodeError, "amqp10: encoding the message", err)
@@ -122,6 +130,60 @@ func (s *senderLink) checkSize(m *message.Message, w *amqp.Message) error {
 	return nil
 }
 
+// sizeEstimate is at least the encoded size of m less a few bytes of framing per
+// field, which the factor of two in checkSize covers; known is false when m holds
+// something it cannot tell cheaply (a list or map where a flat value goes).
+func sizeEstimate(m *message.Message) (n uint64, known bool) {
+	n, known = m.Body.PayloadSize(), isFlat(m.Body.Value)
+	for _, section := range m.Body.Sequence {
+		for _, v := range section {
+			n += flatSize(v)
+			known = known && isFlat(v)
+		}
+	}
+	for k, v := range m.ApplicationProperties {
+		n += uint64(len(k)) + flatSize(v)
+		known = known && isFlat(v)
+	}
+	for _, a := range []message.Annotations{m.DeliveryAnnotations, m.Annotations, m.Footer} {
+		for k, v := range a {
+			n += flatSize(k) + flatSize(v)
+			known = known && isFlat(k) && isFlat(v)
+		}
+	}
+	if p := m.Properties; p != nil {
+		n += flatSize(p.MessageID) + flatSize(p.CorrelationID) + uint64(len(p.UserID))
+		for _, s := range []*string{p.To, p.Subject, p.ReplyTo, p.ContentType, p.ContentEncoding, p.GroupID, p.ReplyToGroupID} {
+			if s != nil {
+				n += uint64(len(*s))
+			}
+		}
+		known = known && isFlat(p.MessageID) && isFlat(p.CorrelationID)
+	}
+	return n + 256, known // 256: section headers, descriptors, fixed-size fields
+}
+
+// isFlat reports a value whose size flatSize bounds: no list, map or array.
+func isFlat(v any) bool {
+	switch v.(type) {
+	case []any, map[any]any, map[string]any, message.Annotations:
+		return false
+	}
+	return true
+}
+
+// flatSize bounds a flat value's encoded size, less its framing: a string's or
+// binary's bytes, else at most 16 (a UUID).
+func flatSize(v any) uint64 {
+	switch v := v.(type) {
+	case string:
+		return uint64(len(v))
+	case []byte:
+		return uint64(len(v))
+	}
+	return 16
+}
+
 // Close detaches the link.
 func (s *senderLink) Close(ctx context.Context) error {
 	s.closeOnce.Do(func() { s.closeErr = s.sess.closeLink(ctx, s.wireSess, s.wire.LinkName(), s.wire.Close) })
@@ -131,6 +193,7 @@ func (s *senderLink) Close(ctx context.Context) error {
 // receipt reports the outcome of an unsettled transfer.
 type receipt struct {
 	wire amqp.SendReceipt
+	link *senderLink
 }
 
 func (r *receipt) Wait(ctx context.Context) (message.Outcome, error) {
@@ -140,6 +203,9 @@ func (r *receipt) Wait(ctx context.Context) (message.Outcome, error) {
 			return nil, ctx.Err()
 		}
 		cause := translate(err, errorpolicy.ScopeLink)
+		if r.link != nil && r.link.sess != nil {
+			r.link.sess.linkFailed(r.link.wireSess, cause)
+		}
 		return nil, &errorpolicy.Error{
 			Condition:   errorpolicy.CondOutcomeUnknown,
 			Description: "the link ended before the peer reported an outcome",
@@ -205,5 +271,5 @@ func (s *senderLink) SendBatch(ctx context.Context, encoded [][]byte) (link.Rece
 	if err != nil {
 		return nil, s.sendError(ctx, err)
 	}
-	return &receipt{wire: r}, nil
+	return &receipt{wire: r, link: s}, nil
 }
