@@ -21,7 +21,7 @@ type attached struct {
 // attachTimeout bounds one attempt to attach a new link, reconnecting included.
 const attachTimeout = 30 * time.Second
 
-// install makes l the current link. Callers hold relinkMu, or own s alone.
+// install makes l the current link. Callers hold attaching, or own s alone.
 func (s *Sender) install(l link.SenderLink) *attached {
 	s.gens++
 	a := &attached{link: l, gen: s.gens}
@@ -111,24 +111,41 @@ func (s *Sender) linkFor(ctx context.Context) (*attached, error) {
 	if a := s.cur.Load(); a != nil {
 		return a, nil
 	}
-	s.relinkMu.Lock()
-	defer s.relinkMu.Unlock()
+	select {
+	case s.attaching <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-s.attaching }()
 	if a := s.cur.Load(); a != nil {
 		return a, nil
-	}
-	if s.closedLinks {
-		return nil, closedErr()
 	}
 	if err := s.fatal.Load(); err != nil {
 		return nil, *err
 	}
+	if s.isClosing() {
+		return nil, closedErr()
+	}
 	actx, cancel := context.WithTimeout(ctx, attachTimeout)
 	defer cancel()
+	defer context.AfterFunc(s.endAttach, cancel)()
 	l, err := s.sess.NewSenderLink(actx, s.lopts)
 	if err != nil {
+		if s.isClosing() {
+			return nil, closedErr()
+		}
 		return nil, err
 	}
+	s.linkMu.Lock()
+	if s.closedLinks { // Close took the last link while this one attached
+		s.linkMu.Unlock()
+		dctx, dcancel := context.WithTimeout(context.WithoutCancel(ctx), closeWait)
+		defer dcancel()
+		_ = l.Close(dctx)
+		return nil, closedErr()
+	}
 	a := s.install(l)
+	s.linkMu.Unlock()
 	s.log.Info("sender recovered", "links", a.gen)
 	return a, nil
 }
@@ -139,8 +156,10 @@ func (s *Sender) linkFor(ctx context.Context) (*attached, error) {
 // link), no link is attached again: later sends fail with cause. A spent retry
 // budget is not such a cause: it ends one send, not the sender.
 func (s *Sender) drop(gen uint64, cause error) {
+	s.linkMu.Lock()
+	defer s.linkMu.Unlock()
 	a := s.cur.Load()
-	if a == nil || a.gen != gen || !s.cur.CompareAndSwap(a, nil) {
+	if a == nil || a.gen != gen || s.closedLinks || !s.cur.CompareAndSwap(a, nil) {
 		return
 	}
 	if s.opts.Policy.Class(cause) == errorpolicy.Fatal {
@@ -167,24 +186,31 @@ func endedSomething(err error) bool {
 // linkEnded reports, for an awaited receipt that failed, whether its link ended
 // before the outcome came; it then drops that link so that the next send
 // attaches a new one.
-func (s *Sender) linkEnded(r *Receipt, err error) bool {
+func (s *Sender) linkEnded(r *Receipt, err error) (cause error, ended bool) {
 	var e *errorpolicy.Error
 	if !errors.As(err, &e) || e.Condition != errorpolicy.CondOutcomeUnknown || e.Scope == errorpolicy.ScopeNone {
-		return false
+		return nil, false
 	}
-	cause := e.Err // what ended the link
+	cause = e.Err // what ended the link
 	if cause == nil {
 		cause = err
 	}
 	s.drop(r.gen, cause)
-	return true
+	return cause, true
 }
 
 // awaitResending awaits r's outcome, resending its message on a new link each
-// time its link ends first (AtLeastOnce), as long as the policy allows.
+// time its link ends first (AtLeastOnce), as long as the policy allows: its
+// retries count the resends of one message, so one the peer detaches on every
+// time is not resent forever.
 func (s *Sender) awaitResending(r *Receipt) (message.Outcome, error) {
 	o, err := s.await(r)
-	for err != nil && s.linkEnded(r, err) && s.opts.AtLeastOnce && !s.isClosing() {
+	for n := 1; err != nil; n++ {
+		cause, ended := s.linkEnded(r, err)
+		if !ended || !s.opts.AtLeastOnce || s.isClosing() ||
+			s.opts.Policy.Decide(cause, errorpolicy.Attempt{N: n}).Action == errorpolicy.GiveUp {
+			break
+		}
 		if rerr := s.resend(r); rerr != nil {
 			return nil, unknown("the link ended before the outcome came, and resending failed", errors.Join(err, rerr))
 		}

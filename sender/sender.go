@@ -23,23 +23,27 @@ type Sender struct {
 	log   *slog.Logger
 
 	// The current link; nil after it failed, until a send attaches a new one.
-	cur         atomic.Pointer[attached]
-	relinkMu    sync.Mutex // one attach at a time
-	gens        uint64     // links attached so far; under relinkMu
-	closedLinks bool       // Close detached the last link; under relinkMu
-	maxSize     atomic.Uint64
-	resent      atomic.Uint64                          // messages resent after their link ended (AtLeastOnce)
-	fatal       atomic.Pointer[error]                  // why no link may be attached again
-	encode      func(*message.Message) ([]byte, error) // the driver's batch encoder; set by the first link
-	detaching   sync.WaitGroup                         // detaches of dropped links, which Close waits for
+	cur          atomic.Pointer[attached]
+	attaching    chan struct{}      // one attach at a time: a one-slot semaphore, so waiting honours ctx
+	gens         uint64             // links attached so far; while holding attaching
+	endAttach    context.Context    // ended when Close begins, and with it an attach under way
+	cancelAttach context.CancelFunc // ends endAttach
+	linkMu       sync.Mutex         // guards closedLinks, and dropping or taking cur with detaching.Add
+	closedLinks  bool               // Close has taken the last link: none is attached or detached after
+	maxSize      atomic.Uint64
+	resent       atomic.Uint64                          // messages resent after their link ended (AtLeastOnce)
+	fatal        atomic.Pointer[error]                  // why no link may be attached again
+	encode       func(*message.Message) ([]byte, error) // the driver's batch encoder; set by the first link
+	detaching    sync.WaitGroup                         // detaches of dropped links, which Close waits for
 
 	slots chan struct{} // one per unsettled message awaiting its outcome
 
 	// queue carries receipts to the completer in the order they were handed to
 	// the link. Every receipt in it holds a slot, so it never fills.
-	mu      sync.Mutex // guards stopped and sending on queue
+	mu      sync.Mutex // guards stopped and sending on queue, and closing with handing.Add
 	stopped bool
 	queue   chan *Receipt
+	handing sync.WaitGroup // unsettled messages being handed to the link; Close waits for them
 
 	closing   chan struct{}      // closed when Close begins: no new messages
 	life      context.Context    // the completer's waits; ended when Close gives up
@@ -69,17 +73,21 @@ func New(ctx context.Context, sess *session.Session, target string, o *Options) 
 		return nil, err
 	}
 	life, abandon := context.WithCancel(context.Background())
+	endAttach, cancelAttach := context.WithCancel(context.Background())
 	s := &Sender{
-		opts:      opts,
-		lopts:     lopts,
-		sess:      sess,
-		log:       opts.Logger.With("link", lopts.Name, "target", target),
-		slots:     make(chan struct{}, opts.MaxInFlight),
-		queue:     make(chan *Receipt, opts.MaxInFlight),
-		closing:   make(chan struct{}),
-		life:      life,
-		abandon:   abandon,
-		completed: make(chan struct{}),
+		attaching:    make(chan struct{}, 1),
+		endAttach:    endAttach,
+		cancelAttach: cancelAttach,
+		opts:         opts,
+		lopts:        lopts,
+		sess:         sess,
+		log:          opts.Logger.With("link", lopts.Name, "target", target),
+		slots:        make(chan struct{}, opts.MaxInFlight),
+		queue:        make(chan *Receipt, opts.MaxInFlight),
+		closing:      make(chan struct{}),
+		life:         life,
+		abandon:      abandon,
+		completed:    make(chan struct{}),
 	}
 	s.install(l)
 	go s.complete()
@@ -139,12 +147,15 @@ func (s *Sender) sendUnsettled(ctx context.Context, r *Receipt) (*Receipt, error
 			return nil, ctx.Err()
 		}
 	}
-	select {
-	case <-s.closing:
+	s.mu.Lock()
+	if s.isClosing() {
+		s.mu.Unlock()
 		<-s.slots
 		return nil, closedErr()
-	default:
 	}
+	s.handing.Add(1) // before Close's closing: Close waits for this hand-over
+	s.mu.Unlock()
+	defer s.handing.Done()
 	wire, gen, err := s.handOver(ctx, r.msg, false, r.batch)
 	if err != nil {
 		<-s.slots
@@ -268,7 +279,21 @@ func (s *Sender) Close(ctx context.Context) error {
 }
 
 func (s *Sender) close(ctx context.Context) error {
+	s.mu.Lock()
 	close(s.closing)
+	s.mu.Unlock()
+	s.cancelAttach()
+	// Messages past the closing check are on their way to the link: their
+	// receipts join the queue before it closes, to be awaited like the rest.
+	handed := make(chan struct{})
+	go func() { // ends with the last hand-over, each bounded by its caller's ctx and the link
+		s.handing.Wait()
+		close(handed)
+	}()
+	select {
+	case <-handed:
+	case <-ctx.Done():
+	}
 	s.mu.Lock()
 	s.stopped = true
 	close(s.queue)
@@ -282,12 +307,15 @@ func (s *Sender) close(ctx context.Context) error {
 	}
 	s.abandon()
 
-	detach, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeWait)
+	detach, cancel := ctx, context.CancelFunc(func() {})
+	if ctx.Err() != nil { // the caller's time is up: a short grace for the detach
+		detach, cancel = context.WithTimeout(context.WithoutCancel(ctx), closeWait)
+	}
 	defer cancel()
-	s.relinkMu.Lock()
+	s.linkMu.Lock()
 	s.closedLinks = true
 	a := s.cur.Swap(nil)
-	s.relinkMu.Unlock()
+	s.linkMu.Unlock()
 	if a != nil {
 		if err := a.link.Close(detach); err != nil {
 			s.log.Debug("detaching the sender link failed", "err", err)
@@ -301,7 +329,7 @@ func (s *Sender) close(ctx context.Context) error {
 	return nil
 }
 
-// closeWait bounds the detach when the caller's context has already ended.
+// closeWait bounds the detaches when the caller's context has already ended.
 const closeWait = 5 * time.Second
 
 func closedErr() error {
