@@ -4,6 +4,7 @@ import (
 	"context"
 	"iter"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/amqplink/amqplink/message"
@@ -26,6 +27,12 @@ func (r *Receiver) Receive(ctx context.Context) (*message.Delivery, error) {
 	case <-r.closing:
 		return nil, closedErr()
 	case <-r.done:
+		select {
+		case d := <-r.out: // handed out before the end: still the caller's
+			r.took(d)
+			return d, nil
+		default:
+		}
 		return nil, r.doneErr()
 	case <-ctx.Done():
 		return nil, ctx.Err()
@@ -132,8 +139,9 @@ func (r *Receiver) Run(ctx context.Context, h Handler) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer r.runs.Done()
-			errs[i] = r.work(ctx, h)
+			w := &worker{r: r}
+			defer w.leave()
+			errs[i] = r.work(context.WithValue(ctx, workerKey{}, w), h)
 		}()
 	}
 	wg.Wait()
@@ -143,6 +151,23 @@ func (r *Receiver) Run(ctx context.Context, h Handler) error {
 		}
 	}
 	return nil
+}
+
+// worker is one of Run's workers, known to its handler's ctx, so that Close
+// called from the handler does not wait for the handler it is called from.
+type worker struct {
+	r    *Receiver
+	left atomic.Bool
+}
+
+type workerKey struct{}
+
+// leave takes the worker out of Receiver.runs, once: when it ends, or when its
+// handler calls Close.
+func (w *worker) leave() {
+	if !w.left.Swap(true) {
+		w.r.runs.Done()
+	}
 }
 
 // work is one of Run's workers.

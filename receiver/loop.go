@@ -271,6 +271,10 @@ func (lp *loop) checkFlood() {
 
 // resetCredit serves ResetCredit.
 func (lp *loop) resetCredit(ctx context.Context, n int64, drain bool, reply chan<- error) {
+	if lp.closing { // a handler asking while Close waits for it: no credit for a closing link
+		reply <- closedErr()
+		return
+	}
 	if lp.draining {
 		reply <- errorpolicy.InvalidOption("receiver: a drain is already in progress")
 		return
@@ -310,11 +314,11 @@ func (lp *loop) setOutstanding(n int64) {
 }
 
 func (lp *loop) drainDone(d drainResult) {
-	lp.draining = false
 	if d.gen != lp.gen {
 		d.reply <- nil // that link is gone; the new one started from the reset credit
 		return
 	}
+	lp.draining = false
 	if d.err == nil {
 		// The peer has used up or cancelled its credit: what it sent meanwhile
 		// has already arrived, ahead of its answer; count it before zeroing.

@@ -49,10 +49,10 @@ func (lp *loop) stopPump() {
 
 // pumpEnded takes stock after the pump has ended, by stopPump or by itself.
 func (lp *loop) pumpEnded(p *pumpState) {
-	lp.countArrivals()
-	if p.held != nil {
+	if p.held != nil { // first: a flood found by the count releases the buffer
 		lp.buf.push(p.held)
 	}
+	lp.countArrivals()
 	if p.err != nil && lp.link != nil { // else the link is already being dropped
 		lp.recover(p.err)
 	}

@@ -183,7 +183,14 @@ func (r *Receiver) setState(s State) {
 // them again. In ReceiveAndDelete mode buffered deliveries are already gone from
 // the broker; Close logs how many were dropped. A second Close waits for the
 // first.
+//
+// A Run handler may close its receiver: given the handler's ctx, or one made
+// from it, Close waits for the other handlers and not for that one. Settle its
+// delivery first; one left unsettled goes back to the broker with the link.
 func (r *Receiver) Close(ctx context.Context) error {
+	if w, ok := ctx.Value(workerKey{}).(*worker); ok && w.r == r {
+		w.leave() // called from a Run handler: Close does not wait for that one
+	}
 	r.closeOnce.Do(func() {
 		r.runMu.Lock()
 		r.runClosed = true

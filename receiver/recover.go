@@ -2,6 +2,7 @@ package receiver
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"slices"
 	"time"
@@ -105,7 +106,7 @@ func (lp *loop) attachAfter(wait time.Duration) {
 			lp.attaching <- attachResult{err: ctx.Err()}
 			return
 		}
-		ctx, cancel := context.WithTimeout(ctx, attachTimeout)
+		actx, cancel := context.WithTimeout(ctx, attachTimeout)
 		defer cancel()
 		lopts := r.lopts
 		if r.opts.OnReattach != nil {
@@ -113,7 +114,10 @@ func (lp *loop) attachAfter(wait time.Duration) {
 			lopts.Properties = maps.Clone(lopts.Properties)
 			r.opts.OnReattach(&lopts)
 		}
-		l, err := r.sess.NewReceiverLink(ctx, lopts)
+		l, err := r.sess.NewReceiverLink(actx, lopts)
+		if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+			err = errorpolicy.New(errorpolicy.CondTimeout, "attaching a new receiver link timed out", nil)
+		}
 		lp.attaching <- attachResult{l: l, err: err}
 	}()
 }
