@@ -2,6 +2,7 @@ package errorpolicy
 
 import (
 	"errors"
+	"math"
 	"math/rand/v2"
 	"time"
 )
@@ -186,10 +187,17 @@ func (p *Policy) Backoff(n int) time.Duration {
 	base, ceiling := p.baseDelay(), p.maxDelay()
 	d := base
 	for i := 1; i < n && d < ceiling; i++ {
+		if d > ceiling/2 { // doubling would pass the ceiling, or overflow
+			d = ceiling
+			break
+		}
 		d *= 2
 	}
 	d = min(d, ceiling)
-	jitter := time.Duration(rand.Int64N(int64(d)*2/5+1)) - d/5
+	jitter := time.Duration(rand.Int64N(int64(d)/5*2+1)) - d/5
+	if jitter > 0 && d > math.MaxInt64-jitter {
+		return d
+	}
 	return d + jitter
 }
 
