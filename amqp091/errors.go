@@ -26,6 +26,11 @@ func translate(err error, scope errorpolicy.Scope) error {
 	}
 	var ae *amqp.Error
 	if errors.As(err, &ae) {
+		if ae == amqp.ErrChannelMax {
+			// Raised locally: every channel number is in use. The connection is
+			// fine; only this session (or link) cannot open a channel.
+			return errorpolicy.New(errorpolicy.CondResourceLimitExceeded, ae.Reason, err)
+		}
 		if ae == amqp.ErrClosed || (!ae.Server && ae.Code == amqp.ChannelError) {
 			// Raised locally on a channel or connection that is already closed.
 			cond := errorpolicy.CondLinkLost
