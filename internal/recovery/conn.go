@@ -31,10 +31,10 @@ type Conn struct {
 	log  *slog.Logger
 
 	mu      sync.Mutex
-	cur     link.Conn     // nil once it failed and before a new one is dialed
-	rev     uint64        // revision of cur; grows by one per connection
-	dialing chan struct{} // non-nil while one caller dials; closed when it is done
-	lastErr error         // why the previous connection ended
+	cur     link.Conn  // nil once it failed and before a new one is dialed
+	rev     uint64     // revision of cur; grows by one per connection
+	dialing *dialRound // non-nil while one caller dials
+	lastErr error      // why the previous connection ended
 	closed  bool
 
 	done     chan struct{} // closed by Close
@@ -43,6 +43,13 @@ type Conn struct {
 }
 
 var _ link.Conn = (*Conn)(nil)
+
+// dialRound is one dial that concurrent callers share: done closes when it
+// ends, and err (written before) says how.
+type dialRound struct {
+	done chan struct{}
+	err  error
+}
 
 // New returns a Conn that starts with first and dials replacements with dial.
 func New(first link.Conn, dial Dialer, log *slog.Logger) *Conn {
@@ -69,17 +76,20 @@ func (c *Conn) current(ctx context.Context) (link.Conn, uint64, error) {
 		if c.cur != nil { // ended on its own: note why, once
 			c.retire(c.rev)
 		}
-		if wait := c.dialing; wait != nil {
+		if round := c.dialing; round != nil {
 			c.mu.Unlock()
 			select {
-			case <-wait:
+			case <-round.done:
+				if round.err != nil { // one failed dial answers everyone who waited for it
+					return nil, 0, round.err
+				}
 				continue
 			case <-ctx.Done():
 				return nil, 0, ctx.Err()
 			}
 		}
-		wait := make(chan struct{})
-		c.dialing = wait
+		round := &dialRound{done: make(chan struct{})}
+		c.dialing = round
 		c.mu.Unlock()
 
 		start := time.Now()
@@ -87,7 +97,8 @@ func (c *Conn) current(ctx context.Context) (link.Conn, uint64, error) {
 
 		c.mu.Lock()
 		c.dialing = nil
-		close(wait)
+		round.err = err
+		close(round.done)
 		if err != nil {
 			c.mu.Unlock()
 			c.log.Debug("reconnecting failed", "err", err)
@@ -185,8 +196,12 @@ func (c *Conn) Close(ctx context.Context) error {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		<-c.done
-		return c.closeErr
+		select {
+		case <-c.done:
+			return c.closeErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	c.closed = true
 	cur := c.cur

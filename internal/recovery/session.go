@@ -16,38 +16,73 @@ type session struct {
 	conn *Conn
 	opts link.SessionOptions
 
-	mu     sync.Mutex
-	cur    link.Session
-	rev    uint64 // the connection revision cur was begun on
-	closed bool
+	mu        sync.Mutex
+	cur       link.Session
+	rev       uint64        // the connection revision cur was begun on
+	beginning chan struct{} // non-nil while a driver session is being begun; closed when done
+	closed    bool
 }
 
 // wire returns the driver session for the current connection, beginning one
-// when the connection changed since the last.
+// when the connection changed since the last. One begin runs at a time, without
+// the lock, so Close never waits for a peer slow to answer it.
 func (s *session) wire(ctx context.Context) (link.Session, uint64, error) {
-	conn, rev, err := s.conn.current(ctx)
-	if err != nil {
-		return nil, 0, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return nil, 0, errorpolicy.New(errorpolicy.CondClosed, "session is closed", nil)
-	}
-	if s.cur != nil && s.rev == rev {
-		return s.cur, rev, nil
-	}
-	// The old driver session died with its connection; nothing to close.
-	w, err := conn.NewSession(ctx, s.opts)
-	if err != nil {
-		if connScoped(err) {
-			s.conn.failed(rev)
+	for {
+		conn, rev, err := s.conn.current(ctx)
+		if err != nil {
+			return nil, 0, err
 		}
-		return nil, 0, err
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return nil, 0, errClosed()
+		}
+		if s.cur != nil && s.rev >= rev {
+			cur, curRev := s.cur, s.rev
+			s.mu.Unlock()
+			if curRev == rev {
+				return cur, rev, nil
+			}
+			continue // conn is older than the session's: never go back to it
+		}
+		if b := s.beginning; b != nil {
+			s.mu.Unlock()
+			select {
+			case <-b:
+				continue
+			case <-ctx.Done():
+				return nil, 0, ctx.Err()
+			}
+		}
+		b := make(chan struct{})
+		s.beginning = b
+		s.mu.Unlock()
+		// The old driver session died with its connection; nothing to close.
+		w, err := conn.NewSession(ctx, s.opts)
+		s.mu.Lock()
+		s.beginning = nil
+		close(b)
+		switch {
+		case err != nil:
+			s.mu.Unlock()
+			if connScoped(err) {
+				s.conn.failed(rev)
+			}
+			return nil, 0, err
+		case s.closed: // Close ran meanwhile: this one is nobody's
+			s.mu.Unlock()
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeWait)
+			defer cancel()
+			_ = w.Close(cctx)
+			return nil, 0, errClosed()
+		}
+		s.cur, s.rev = w, rev
+		s.mu.Unlock()
+		return w, rev, nil
 	}
-	s.cur, s.rev = w, rev
-	return w, rev, nil
 }
+
+func errClosed() error { return errorpolicy.New(errorpolicy.CondClosed, "session is closed", nil) }
 
 // attach runs one attach on the current driver session. When it fails because
 // the connection has ended (the caller saw its link fail before the connection
