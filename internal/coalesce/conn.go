@@ -28,6 +28,8 @@ type Conn struct {
 	pending  []byte
 	spare    []byte
 	deadline time.Time // the latest write deadline, applied to each flush
+	applied  time.Time // the write deadline set on the wrapped connection
+	writing  bool      // the flusher is inside a write to the wrapped connection
 	err      error     // the first write error; every later Write returns it
 	closed   bool
 
@@ -86,15 +88,18 @@ func (c *Conn) ConnectionState() tls.ConnectionState {
 }
 
 // SetWriteDeadline records t; the flusher applies the latest deadline to each
-// write it makes. A deadline already past also applies at once, to the write in
-// progress.
+// write it makes. A deadline earlier than the one the write in progress has
+// (none counts as latest) applies to that write at once: a peer that stopped
+// reading fails the write, and with it any Write waiting for room, by then, as
+// on the wrapped connection itself. A later one waits for the next write: go-amqp
+// sets one per frame, and moving the wrapped connection's deadline each time
+// would cost a timer update per frame.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.deadline = t
-	c.mu.Unlock()
-	// A deadline already past means "give up now" (a dial whose context
-	// ended, say), and the flusher may be stuck inside a write: end it too.
-	if !t.IsZero() && !t.After(time.Now()) {
+	if c.writing && !t.IsZero() && (c.applied.IsZero() || t.Before(c.applied)) {
+		c.applied = t
 		return c.Conn.SetWriteDeadline(t)
 	}
 	return nil
@@ -146,7 +151,6 @@ func (c *Conn) flush() {
 		c.pending, c.spare = nil, nil
 		c.mu.Unlock()
 	}()
-	var applied time.Time
 	for range c.kick {
 		for {
 			c.mu.Lock()
@@ -160,17 +164,18 @@ func (c *Conn) flush() {
 			}
 			out := c.pending
 			c.pending = c.spare[:0]
-			deadline := c.deadline
+			if !c.deadline.Equal(c.applied) {
+				_ = c.Conn.SetWriteDeadline(c.deadline)
+				c.applied = c.deadline
+			}
+			c.writing = true
 			c.room.Broadcast()
 			c.mu.Unlock()
 
-			if !deadline.Equal(applied) {
-				_ = c.Conn.SetWriteDeadline(deadline)
-				applied = deadline
-			}
 			_, err := c.Conn.Write(out)
 
 			c.mu.Lock()
+			c.writing = false
 			c.spare = out[:0]
 			if err != nil && c.err == nil {
 				c.err = err
