@@ -75,7 +75,10 @@ func Dial(ctx context.Context, rawURL string, o *Options) (*Conn, error) {
 	}
 	wire, err := amqp.NewConn(ctx, netConn, wireConnOptions(u, o, saslType))
 	if err != nil {
-		// go-amqp owns netConn from here and has closed it.
+		// go-amqp closes netConn when the handshake fails, but not when it
+		// refuses the options first (a SASL mechanism's own checks); a second
+		// close is harmless.
+		_ = netConn.Close()
 		return nil, dialError(err, "handshake")
 	}
 	c := &Conn{

@@ -29,11 +29,12 @@ type session struct {
 	conn *Conn
 	opts link.SessionOptions
 
-	mu     sync.Mutex
-	wire   *amqp.Session                     // where new links attach; nil until needed again
-	links  map[*amqp.Session]int             // links attached or attaching, per live wire session
-	taken  map[*amqp.Session]map[string]bool // names of closed links go-amqp still holds, per wire session
-	closed bool
+	mu        sync.Mutex
+	wire      *amqp.Session                     // where new links attach; nil until needed again
+	links     map[*amqp.Session]int             // links attached or attaching, per live wire session
+	taken     map[*amqp.Session]map[string]bool // names of closed links go-amqp still holds, per wire session
+	beginning chan struct{}                     // non-nil while a wire session is being begun; closed when done
+	closed    bool
 }
 
 var _ link.Session = (*session)(nil)
@@ -46,36 +47,59 @@ func newSession(c *Conn, o link.SessionOptions, w *amqp.Session) *session {
 
 // acquire returns the wire session for a new link named name, beginning one if
 // needed, and counts the link so a concurrent close does not end the session
-// under it.
+// under it. One begin runs at a time, without mu, so Close and closing links
+// never wait for a peer slow to answer it.
 func (s *session) acquire(ctx context.Context, name string) (*amqp.Session, error) {
+	var idle *amqp.Session // retired here with no link left: ended before returning
+	defer func() {
+		if idle != nil {
+			endIdle(ctx, idle)
+		}
+	}()
 	s.mu.Lock()
-	var idle *amqp.Session
-	if s.wire != nil && s.taken[s.wire][name] {
-		idle = s.retireLocked()
-	}
-	w, err := s.currentLocked(ctx)
-	s.mu.Unlock()
-	if idle != nil {
-		endIdle(ctx, idle)
-	}
-	return w, err
-}
-
-// currentLocked counts a new link on the current wire session, beginning one
-// if there is none. The caller holds mu.
-func (s *session) currentLocked(ctx context.Context) (*amqp.Session, error) {
-	if s.closed {
-		return nil, errorpolicy.New(errorpolicy.CondClosed, "session is closed", nil)
-	}
-	if s.wire == nil {
+	for {
+		if s.closed {
+			s.mu.Unlock()
+			return nil, errorpolicy.New(errorpolicy.CondClosed, "session is closed", nil)
+		}
+		if s.wire != nil && s.taken[s.wire][name] {
+			if w := s.retireLocked(); w != nil {
+				idle = w
+			}
+		}
+		if w := s.wire; w != nil {
+			s.links[w]++
+			s.mu.Unlock()
+			return w, nil
+		}
+		if b := s.beginning; b != nil {
+			s.mu.Unlock()
+			select {
+			case <-b:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			s.mu.Lock()
+			continue
+		}
+		b := make(chan struct{})
+		s.beginning = b
+		s.mu.Unlock()
 		w, err := s.conn.wire.NewSession(ctx, &amqp.SessionOptions{MaxLinks: s.opts.MaxLinks})
+		s.mu.Lock()
+		s.beginning = nil
+		close(b)
 		if err != nil {
+			s.mu.Unlock()
 			return nil, translate(err, errorpolicy.ScopeSession)
+		}
+		if s.closed { // Close ran meanwhile: this one is nobody's
+			s.mu.Unlock()
+			endIdle(ctx, w)
+			return nil, errorpolicy.New(errorpolicy.CondClosed, "session is closed", nil)
 		}
 		s.wire, s.links[w] = w, 0
 	}
-	s.links[s.wire]++
-	return s.wire, nil
 }
 
 // retireLocked stops attaching new links on the current wire session, which
@@ -124,13 +148,14 @@ func (s *session) attachFailed(ctx context.Context, w *amqp.Session, name string
 	if nameTaken {
 		s.takeNameLocked(w, name)
 	}
-	if nameTaken || !refused {
+	retiredIdle := s.wire != w && s.links[w] == 0 // its last link was this attempt
+	if !retiredIdle && (nameTaken || !refused) {
 		s.mu.Unlock()
 		return
 	}
 	s.forgetLocked(w)
 	s.mu.Unlock()
-	_ = endWire(ctx, w) // the peer has usually ended it already
+	endIdle(ctx, w) // the peer has usually ended it already; RabbitMQ 3.10 may never answer
 }
 
 // takeNameLocked notes that go-amqp still holds a link named name on w. The
