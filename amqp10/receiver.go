@@ -99,16 +99,26 @@ func (r *receiverLink) IssueCredit(n uint32) error {
 // answer within ctx. Some peers never answer (older ActiveMQ); some answer and then
 // fail (RabbitMQ 3.10 ends the session with amqp:internal-error).
 func (r *receiverLink) Drain(ctx context.Context) error {
-	return translate(r.wire.DrainCredit(ctx, nil), errorpolicy.ScopeLink)
+	return r.failed(r.wire.DrainCredit(ctx, nil))
+}
+
+// failed translates err from an operation on the link and, when it ended the
+// session, makes the next attach begin a new one instead of failing once on the
+// dead session first.
+func (r *receiverLink) failed(err error) error {
+	if err == nil {
+		return nil
+	}
+	err = translate(err, errorpolicy.ScopeLink)
+	r.sess.linkFailed(r.wireSess, err)
+	return err
 }
 
 // Receive returns the next delivery.
 func (r *receiverLink) Receive(ctx context.Context) (*message.Delivery, error) {
 	w, err := r.wire.Receive(ctx, nil)
 	if err != nil {
-		err = translate(err, errorpolicy.ScopeLink)
-		r.sess.linkFailed(r.wireSess, err)
-		return nil, err
+		return nil, r.failed(err)
 	}
 	return message.NewDelivery(fromWire(w), message.DeliveryInfo{
 		Tag:        w.DeliveryTag,
@@ -148,7 +158,7 @@ func (r *receiverLink) Settle(ctx context.Context, d *message.Delivery, o messag
 	default:
 		return errorpolicy.InvalidOption("amqp10: unknown outcome " + o.String())
 	}
-	return translate(err, errorpolicy.ScopeLink)
+	return r.failed(err)
 }
 
 // Close detaches the link.
