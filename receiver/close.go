@@ -32,16 +32,14 @@ func (lp *loop) close(ctx context.Context) {
 	lp.waitHandlers(ctx)
 	if lp.link != nil {
 		lp.releaseDriverBuffered(ctx) // what arrived meanwhile
-	}
-	r.settleMu.Lock()
-	r.gen.Add(1) // deliveries still handed out now fail with ErrLinkLost, during the detach too
-	r.settleMu.Unlock()
-	if lp.link != nil {
 		if err := lp.link.Close(ctx); err != nil {
 			r.log.Debug("detaching the receiver link failed", "err", err)
 		}
 		lp.link = nil
 	}
+	r.settleMu.Lock()
+	r.gen.Add(1) // deliveries still handed out now fail with ErrLinkLost
+	r.settleMu.Unlock()
 	lp.finish(closedErr())
 }
 
