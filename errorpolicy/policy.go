@@ -201,6 +201,10 @@ func (p *Policy) Backoff(n int) time.Duration {
 	return d + jitter
 }
 
+// Retries is how many retries the policy allows after a first failure:
+// MaxRetries, DefaultMaxRetries when that is 0, none when it is negative.
+func (p *Policy) Retries() int { return p.maxRetries() }
+
 func (p *Policy) maxRetries() int {
 	switch {
 	case p == nil || p.MaxRetries == 0:

@@ -186,29 +186,29 @@ func endedSomething(err error) bool {
 // linkEnded reports, for an awaited receipt that failed, whether its link ended
 // before the outcome came; it then drops that link so that the next send
 // attaches a new one.
-func (s *Sender) linkEnded(r *Receipt, err error) (cause error, ended bool) {
+func (s *Sender) linkEnded(r *Receipt, err error) bool {
 	var e *errorpolicy.Error
 	if !errors.As(err, &e) || e.Condition != errorpolicy.CondOutcomeUnknown || e.Scope == errorpolicy.ScopeNone {
-		return nil, false
+		return false
 	}
-	cause = e.Err // what ended the link
+	cause := e.Err // what ended the link
 	if cause == nil {
 		cause = err
 	}
 	s.drop(r.gen, cause)
-	return cause, true
+	return true
 }
 
 // awaitResending awaits r's outcome, resending its message on a new link each
 // time its link ends first (AtLeastOnce), as long as the policy allows: its
 // retries count the resends of one message, so one the peer detaches on every
-// time is not resent forever.
+// time is not resent forever. Whatever ended the link, the resend is tried: a
+// link this sender closed itself (after a failed send on it) ends its receipts
+// with a local close, which is no reason to give the message up.
 func (s *Sender) awaitResending(r *Receipt) (message.Outcome, error) {
 	o, err := s.await(r)
 	for n := 1; err != nil; n++ {
-		cause, ended := s.linkEnded(r, err)
-		if !ended || !s.opts.AtLeastOnce || s.isClosing() ||
-			s.opts.Policy.Decide(cause, errorpolicy.Attempt{N: n}).Action == errorpolicy.GiveUp {
+		if !s.linkEnded(r, err) || !s.opts.AtLeastOnce || s.isClosing() || n > s.opts.Policy.Retries() {
 			break
 		}
 		if rerr := s.resend(r); rerr != nil {
