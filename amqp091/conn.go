@@ -332,6 +332,13 @@ func (c *Conn) Close(ctx context.Context) error {
 // waiting for it when ctx ends. The call itself ends when the broker answers or
 // its channel closes.
 func call[T any](ctx context.Context, f func() (T, error)) (T, error) {
+	return callUndo(ctx, f, nil)
+}
+
+// callUndo is call for an f whose result must not be left behind: if ctx ends
+// first, undo (unless nil) gets what f makes once it returns without error (a
+// channel opened for nobody is closed again).
+func callUndo[T any](ctx context.Context, f func() (T, error), undo func(T)) (T, error) {
 	if ctx.Done() == nil {
 		return f()
 	}
@@ -339,37 +346,15 @@ func call[T any](ctx context.Context, f func() (T, error)) (T, error) {
 		v   T
 		err error
 	}
-	ch := make(chan result, 1)
-	go func() {
-		v, err := f()
-		ch <- result{v, err}
-	}()
-	select {
-	case r := <-ch:
-		return r.v, r.err
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
-	}
-}
-
-// callUndo is call for an f whose result must not be left behind: if ctx ends
-// first, undo gets what f makes once it returns without error (a channel opened
-// for nobody is closed again).
-func callUndo[T any](ctx context.Context, f func() (T, error), undo func(T)) (T, error) {
-	type result struct {
-		v   T
-		err error
-	}
 	var mu sync.Mutex
 	gaveUp := false
 	ch := make(chan result, 1)
-	go func() {
+	go func() { // ends when f does
 		v, err := f()
 		mu.Lock()
 		defer mu.Unlock()
 		if gaveUp {
-			if err == nil {
+			if err == nil && undo != nil {
 				undo(v)
 			}
 			return

@@ -142,14 +142,10 @@ func (r *receiverLink) IssueCredit(n uint32) error {
 		return nil
 	}
 	r.mu.Lock()
-	if r.ended != nil {
+	if r.ended != nil { // Close sets it too
 		err := r.ended
 		r.mu.Unlock()
 		return err
-	}
-	if r.closed {
-		r.mu.Unlock()
-		return errorpolicy.New(errorpolicy.CondClosed, "receiver is closed", nil)
 	}
 	r.credit.Add(int64(n))
 	r.startLocked()
@@ -162,7 +158,7 @@ func (r *receiverLink) IssueCredit(n uint32) error {
 // started. The caller holds mu.
 func (r *receiverLink) startLocked() {
 	credit := r.credit.Load()
-	if r.consumer != nil || r.started != nil || r.draining || r.closed || r.ended != nil || credit <= 0 {
+	if r.consumer != nil || r.started != nil || r.draining || r.ended != nil || credit <= 0 {
 		return
 	}
 	r.started = make(chan struct{})
