@@ -102,16 +102,10 @@ func (r *receiverLink) Drain(ctx context.Context) error {
 	return r.failed(r.wire.DrainCredit(ctx, nil))
 }
 
-// failed translates err from an operation on the link and, when it ended the
-// session, makes the next attach begin a new one instead of failing once on the
-// dead session first.
+// failed is err from an operation on the link, translated (see
+// session.linkFailed).
 func (r *receiverLink) failed(err error) error {
-	if err == nil {
-		return nil
-	}
-	err = translate(err, errorpolicy.ScopeLink)
-	r.sess.linkFailed(r.wireSess, err)
-	return err
+	return r.sess.linkFailed(r.wireSess, err, errorpolicy.ScopeLink)
 }
 
 // Receive returns the next delivery.

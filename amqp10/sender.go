@@ -99,11 +99,7 @@ func (s *senderLink) sendError(ctx context.Context, err error) error {
 	if ctx.Err() != nil && errors.As(err, &e) && e.Condition == amqp.ErrCondTransferLimitExceeded {
 		return ctx.Err()
 	}
-	err = translate(err, errorpolicy.ScopeNone)
-	if s.sess != nil {
-		s.sess.linkFailed(s.wireSess, err)
-	}
-	return err
+	return s.sess.linkFailed(s.wireSess, err, errorpolicy.ScopeNone)
 }
 
 // checkSize enforces our own limit. go-amqp enforces only the peer's, and forgets
@@ -202,10 +198,7 @@ func (r *receipt) Wait(ctx context.Context) (message.Outcome, error) {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		cause := translate(err, errorpolicy.ScopeLink)
-		if r.link != nil && r.link.sess != nil {
-			r.link.sess.linkFailed(r.link.wireSess, cause)
-		}
+		cause := r.link.sess.linkFailed(r.link.wireSess, err, errorpolicy.ScopeLink)
 		return nil, &errorpolicy.Error{
 			Condition:   errorpolicy.CondOutcomeUnknown,
 			Description: "the link ended before the peer reported an outcome",

@@ -60,7 +60,7 @@ func (s *session) acquire(ctx context.Context, name string) (*amqp.Session, erro
 	for {
 		if s.closed {
 			s.mu.Unlock()
-			return nil, errorpolicy.New(errorpolicy.CondClosed, "session is closed", nil)
+			return nil, sessionClosedErr()
 		}
 		if s.wire != nil && s.taken[s.wire][name] {
 			if w := s.retireLocked(); w != nil {
@@ -96,7 +96,7 @@ func (s *session) acquire(ctx context.Context, name string) (*amqp.Session, erro
 		if s.closed { // Close ran meanwhile: this one is nobody's
 			s.mu.Unlock()
 			endIdle(ctx, w)
-			return nil, errorpolicy.New(errorpolicy.CondClosed, "session is closed", nil)
+			return nil, sessionClosedErr()
 		}
 		s.wire, s.links[w] = w, 0
 	}
@@ -196,17 +196,24 @@ func nameTaken(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "already exists")
 }
 
-// linkFailed notes that a link on w ended with err. When the session ended with
-// it (RabbitMQ 3.10 crashes the session process after answering a drain), the
-// next attach begins a new session instead of failing on the dead one.
-func (s *session) linkFailed(w *amqp.Session, err error) {
+// linkFailed translates err, from an operation on a link attached on w, with
+// scope as for translate, and returns it. When the session ended with it
+// (RabbitMQ 3.10 crashes the session process after answering a drain), the next
+// attach begins a new session instead of failing on the dead one. s may be nil
+// (a link made by a test).
+func (s *session) linkFailed(w *amqp.Session, err error, scope errorpolicy.Scope) error {
+	if err == nil {
+		return nil
+	}
+	err = translate(err, scope)
 	var e *errorpolicy.Error
-	if !errors.As(err, &e) || e.Scope < errorpolicy.ScopeSession {
-		return
+	if s == nil || !errors.As(err, &e) || e.Scope < errorpolicy.ScopeSession {
+		return err
 	}
 	s.mu.Lock()
 	s.forgetLocked(w)
 	s.mu.Unlock()
+	return err
 }
 
 // closeLink closes the link named name attached on w. On a nonClosingDetach
@@ -305,4 +312,9 @@ func endWire(ctx context.Context, w *amqp.Session) error {
 		return nil
 	}
 	return translate(err, errorpolicy.ScopeSession)
+}
+
+// sessionClosedErr is the error of an attach on a closed session.
+func sessionClosedErr() error {
+	return errorpolicy.New(errorpolicy.CondClosed, "session is closed", nil)
 }
