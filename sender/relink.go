@@ -100,7 +100,7 @@ func (s *Sender) retry(ctx context.Context, a *attached, err error, n int) bool 
 		return true
 	case <-ctx.Done():
 		return false
-	case <-s.closing:
+	case <-s.closing.Done():
 		return false
 	}
 }
@@ -128,7 +128,7 @@ func (s *Sender) linkFor(ctx context.Context) (*attached, error) {
 	}
 	actx, cancel := context.WithTimeout(ctx, attachTimeout)
 	defer cancel()
-	defer context.AfterFunc(s.endAttach, cancel)()
+	defer context.AfterFunc(s.closing, cancel)()
 	l, err := s.sess.NewSenderLink(actx, s.lopts)
 	if err != nil {
 		if s.isClosing() {

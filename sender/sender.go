@@ -23,18 +23,16 @@ type Sender struct {
 	log   *slog.Logger
 
 	// The current link; nil after it failed, until a send attaches a new one.
-	cur          atomic.Pointer[attached]
-	attaching    chan struct{}      // one attach at a time: a one-slot semaphore, so waiting honours ctx
-	gens         uint64             // links attached so far; while holding attaching
-	endAttach    context.Context    // ended when Close begins, and with it an attach under way
-	cancelAttach context.CancelFunc // ends endAttach
-	linkMu       sync.Mutex         // guards closedLinks, and dropping or taking cur with detaching.Add
-	closedLinks  bool               // Close has taken the last link: none is attached or detached after
-	maxSize      atomic.Uint64
-	resent       atomic.Uint64                          // messages resent after their link ended (AtLeastOnce)
-	fatal        atomic.Pointer[error]                  // why no link may be attached again
-	encode       func(*message.Message) ([]byte, error) // the driver's batch encoder; set by the first link
-	detaching    sync.WaitGroup                         // detaches of dropped links, which Close waits for
+	cur         atomic.Pointer[attached]
+	attaching   chan struct{} // one attach at a time: a one-slot semaphore, so waiting honours ctx
+	gens        uint64        // links attached so far; while holding attaching
+	linkMu      sync.Mutex    // guards closedLinks, and dropping or taking cur with detaching.Add
+	closedLinks bool          // Close has taken the last link: none is attached or detached after
+	maxSize     atomic.Uint64
+	resent      atomic.Uint64                          // messages resent after their link ended (AtLeastOnce)
+	fatal       atomic.Pointer[error]                  // why no link may be attached again
+	encode      func(*message.Message) ([]byte, error) // the driver's batch encoder; set by the first link
+	detaching   sync.WaitGroup                         // detaches of dropped links, which Close waits for
 
 	slots chan struct{} // one per unsettled message awaiting its outcome
 
@@ -45,10 +43,11 @@ type Sender struct {
 	queue   chan *Receipt
 	handing sync.WaitGroup // unsettled messages being handed to the link; Close waits for them
 
-	closing   chan struct{}      // closed when Close begins: no new messages
-	life      context.Context    // the completer's waits; ended when Close gives up
-	abandon   context.CancelFunc // ends life
-	completed chan struct{}      // closed when the completer has exited
+	closing      context.Context    // ended when Close begins: no new messages, and an attach under way ends
+	startClosing context.CancelFunc // ends closing
+	life         context.Context    // the completer's waits; ended when Close gives up
+	abandon      context.CancelFunc // ends life
+	completed    chan struct{}      // closed when the completer has exited
 
 	pendingMu sync.Mutex
 	pending   []*Receipt // outcomes not known when Close finished
@@ -73,18 +72,17 @@ func New(ctx context.Context, sess *session.Session, target string, o *Options) 
 		return nil, err
 	}
 	life, abandon := context.WithCancel(context.Background())
-	endAttach, cancelAttach := context.WithCancel(context.Background())
+	closing, startClosing := context.WithCancel(context.Background())
 	s := &Sender{
 		attaching:    make(chan struct{}, 1),
-		endAttach:    endAttach,
-		cancelAttach: cancelAttach,
 		opts:         opts,
 		lopts:        lopts,
 		sess:         sess,
 		log:          opts.Logger.With("link", lopts.Name, "target", target),
 		slots:        make(chan struct{}, opts.MaxInFlight),
 		queue:        make(chan *Receipt, opts.MaxInFlight),
-		closing:      make(chan struct{}),
+		closing:      closing,
+		startClosing: startClosing,
 		life:         life,
 		abandon:      abandon,
 		completed:    make(chan struct{}),
@@ -141,7 +139,7 @@ func (s *Sender) sendUnsettled(ctx context.Context, r *Receipt) (*Receipt, error
 	default:
 		select {
 		case s.slots <- struct{}{}:
-		case <-s.closing:
+		case <-s.closing.Done():
 			return nil, closedErr()
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -188,7 +186,7 @@ func (s *Sender) SendSettled(ctx context.Context, m *message.Message) error {
 
 func (s *Sender) sendSettled(ctx context.Context, m *message.Message) (*Receipt, error) {
 	select {
-	case <-s.closing:
+	case <-s.closing.Done():
 		return nil, closedErr()
 	default:
 	}
@@ -245,7 +243,7 @@ func (s *Sender) await(r *Receipt) (message.Outcome, error) {
 
 func (s *Sender) isClosing() bool {
 	select {
-	case <-s.closing:
+	case <-s.closing.Done():
 		return true
 	default:
 		return false
@@ -280,9 +278,8 @@ func (s *Sender) Close(ctx context.Context) error {
 
 func (s *Sender) close(ctx context.Context) error {
 	s.mu.Lock()
-	close(s.closing)
+	s.startClosing() // also ends an attach under way
 	s.mu.Unlock()
-	s.cancelAttach()
 	// Messages past the closing check are on their way to the link: their
 	// receipts join the queue before it closes, to be awaited like the rest.
 	handed := make(chan struct{})
