@@ -64,7 +64,7 @@ func TestSessionCloseDoesNotWaitForABeginUnderWay(t *testing.T) {
 	attachCtx, cancelAttach := context.WithTimeout(context.Background(), 3*time.Second) // receiver uses 30 s
 	defer cancelAttach()
 	go func() { _, _ = s.NewReceiver(attachCtx, link.ReceiverOptions{}) }()
-	time.Sleep(50 * time.Millisecond) // attach is now inside conn.NewSession, holding s.mu
+	time.Sleep(50 * time.Millisecond) // the attach is now inside conn.NewSession
 
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()

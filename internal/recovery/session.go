@@ -35,7 +35,7 @@ func (s *session) wire(ctx context.Context) (link.Session, uint64, error) {
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
-			return nil, 0, errClosed()
+			return nil, 0, sessionClosedErr()
 		}
 		if s.cur != nil && s.rev >= rev {
 			cur, curRev := s.cur, s.rev
@@ -74,7 +74,7 @@ func (s *session) wire(ctx context.Context) (link.Session, uint64, error) {
 			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeWait)
 			defer cancel()
 			_ = w.Close(cctx)
-			return nil, 0, errClosed()
+			return nil, 0, sessionClosedErr()
 		}
 		s.cur, s.rev = w, rev
 		s.mu.Unlock()
@@ -82,7 +82,10 @@ func (s *session) wire(ctx context.Context) (link.Session, uint64, error) {
 	}
 }
 
-func errClosed() error { return errorpolicy.New(errorpolicy.CondClosed, "session is closed", nil) }
+// sessionClosedErr is the error of an attach on a closed session.
+func sessionClosedErr() error {
+	return errorpolicy.New(errorpolicy.CondClosed, "session is closed", nil)
+}
 
 // attach runs one attach on the current driver session. When it fails because
 // the connection has ended (the caller saw its link fail before the connection
