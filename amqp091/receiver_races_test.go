@@ -41,23 +41,12 @@ func TestReceiveHandsOutNoMoreThanTheCreditWhileTheConsumerIsCancelled(t *testin
 // The same with a real Drain racing a Receive that waits on the fast path.
 func TestADrainRacingAReceiveHandsOutNoMoreThanTheCredit(t *testing.T) {
 	b := newFakeBroker(t)
-	b.on(60, 30, func(fc *fbConn, ch uint16, args []byte) { // basic.cancel: two deliveries in flight, then cancel-ok
-		tag, _ := shortstrAt(args, 0)
-		fc.deliver(ch, tag, 101)
-		fc.deliver(ch, tag, 102)
-		fc.method(ch, 60, 31, func(e *enc) { e.short(tag) })
-	})
+	b.on(60, 30, deliverTwiceThenCancelOK) // two deliveries in flight at the cancel
 	c := dialFake(t, b)
 	over := 0
 	const runs = 20
 	for range runs {
-		s, err := c.NewSession(bg(t), link.SessionOptions{})
-		require.NoError(t, err)
-		l, err := s.NewReceiver(bg(t), link.ReceiverOptions{Source: "q"})
-		require.NoError(t, err)
-		r := l.(*receiverLink)
-		require.NoError(t, r.IssueCredit(1))
-		require.Eventually(t, func() bool { return r.live.Load() != nil }, time.Second, time.Millisecond)
+		s, r := consumingOnFake(t, c, 1)
 		got := make(chan int)
 		go func() { // the pump: blocked on the fast path with credit 1
 			n := 0
@@ -114,20 +103,9 @@ func TestCloseCancelsAConsumerTheBrokerStartsAfterIt(t *testing.T) {
 // Close requeues what a Drain kept for Receive, and Receive then reports the end.
 func TestCloseRequeuesWhatADrainKeptAndEndsReceive(t *testing.T) {
 	b := newFakeBroker(t)
-	b.on(60, 30, func(fc *fbConn, ch uint16, args []byte) {
-		tag, _ := shortstrAt(args, 0)
-		fc.deliver(ch, tag, 1)
-		fc.deliver(ch, tag, 2)
-		fc.method(ch, 60, 31, func(e *enc) { e.short(tag) })
-	})
+	b.on(60, 30, deliverTwiceThenCancelOK)
 	c := dialFake(t, b)
-	s, err := c.NewSession(bg(t), link.SessionOptions{})
-	require.NoError(t, err)
-	l, err := s.NewReceiver(bg(t), link.ReceiverOptions{Source: "q"})
-	require.NoError(t, err)
-	r := l.(*receiverLink)
-	require.NoError(t, r.IssueCredit(5))
-	require.Eventually(t, func() bool { return r.live.Load() != nil }, time.Second, time.Millisecond)
+	_, r := consumingOnFake(t, c, 5)
 	require.NoError(t, r.Drain(bg(t)))
 	r.mu.Lock()
 	require.Len(t, r.stash, 2)
@@ -139,11 +117,32 @@ func TestCloseRequeuesWhatADrainKeptAndEndsReceive(t *testing.T) {
 	// Receive on the closed link reports its end without waiting for ctx.
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	for {
+	var err error
+	for err == nil {
 		_, err = r.Receive(ctx)
-		if err != nil {
-			break
-		}
 	}
 	assert.NotErrorIs(t, err, context.DeadlineExceeded, "Receive on a closed link should not wait for ctx")
+}
+
+// consumingOnFake opens a session on c and a receiver link on queue q with
+// credit, and waits for its consumer to run.
+func consumingOnFake(t *testing.T, c *Conn, credit uint32) (link.Session, *receiverLink) {
+	t.Helper()
+	s, err := c.NewSession(bg(t), link.SessionOptions{})
+	require.NoError(t, err)
+	l, err := s.NewReceiver(bg(t), link.ReceiverOptions{Source: "q"})
+	require.NoError(t, err)
+	r := l.(*receiverLink)
+	require.NoError(t, r.IssueCredit(credit))
+	require.Eventually(t, func() bool { return r.live.Load() != nil }, time.Second, time.Millisecond)
+	return s, r
+}
+
+// deliverTwiceThenCancelOK answers basic.cancel the way a broker does with two
+// deliveries already on their way: them first, then cancel-ok.
+func deliverTwiceThenCancelOK(fc *fbConn, ch uint16, args []byte) {
+	tag, _ := shortstrAt(args, 0)
+	fc.deliver(ch, tag, 1)
+	fc.deliver(ch, tag, 2)
+	fc.method(ch, 60, 31, func(e *enc) { e.short(tag) })
 }

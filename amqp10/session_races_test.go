@@ -16,14 +16,7 @@ import (
 func TestARetiredWireSessionEndsWhenItsLastAttachFails(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	srv := amqptest.NewTestServer(t, &amqptest.Options{})
-	c, err := Dial(ctx, srv.URL(), nil)
-	require.NoError(t, err)
-	defer c.Close(ctx)
-	ls, err := c.NewSession(ctx, link.SessionOptions{})
-	require.NoError(t, err)
-	s := ls.(*session)
-	defer s.Close(ctx)
+	_, s := sessionOnTestServer(t, ctx)
 
 	w1, err := s.acquire(ctx, "x") // goroutine A begins attaching "x" on w1
 	require.NoError(t, err)
@@ -46,15 +39,9 @@ func TestARetiredWireSessionEndsWhenItsLastAttachFails(t *testing.T) {
 // Session.Close (and a link's Close) do not wait for another caller's begin
 // of a wire session on a slow peer.
 func TestSessionCloseHonoursItsContextWhileABeginIsPending(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	srv := amqptest.NewTestServer(t, &amqptest.Options{})
-	c, err := Dial(ctx, srv.URL(), nil)
-	require.NoError(t, err)
-	defer c.Close(ctx)
-	ls, err := c.NewSession(ctx, link.SessionOptions{})
-	require.NoError(t, err)
-	s := ls.(*session)
+	srv, s := sessionOnTestServer(t, ctx)
 	s.mu.Lock()
 	s.wire = nil // as after a retire / a session the peer ended
 	s.mu.Unlock()
@@ -69,4 +56,17 @@ func TestSessionCloseHonoursItsContextWhileABeginIsPending(t *testing.T) {
 	start := time.Now()
 	_ = s.Close(cctx)
 	require.Less(t, time.Since(start), time.Second, "Session.Close waited for another caller's begin, past its own context")
+}
+
+// sessionOnTestServer is a logical session on a new embedded broker, closed
+// with its connection when the test ends.
+func sessionOnTestServer(t *testing.T, ctx context.Context) (*amqptest.Server, *session) {
+	t.Helper()
+	srv := amqptest.NewTestServer(t, &amqptest.Options{})
+	c, err := Dial(ctx, srv.URL(), nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close(context.Background()) })
+	ls, err := c.NewSession(ctx, link.SessionOptions{})
+	require.NoError(t, err)
+	return srv, ls.(*session)
 }

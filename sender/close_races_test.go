@@ -17,7 +17,6 @@ import (
 	"github.com/amqplink/amqplink/link"
 	"github.com/amqplink/amqplink/message"
 	"github.com/amqplink/amqplink/sender"
-	"github.com/amqplink/amqplink/session"
 )
 
 // hookPeer is a link.Conn and link.Session whose sender links call hooks.
@@ -69,22 +68,6 @@ type fixedReceipt struct {
 
 func (r fixedReceipt) Wait(context.Context) (message.Outcome, error) { return r.o, r.err }
 
-func openHooked(t *testing.T, p *hookPeer, o *sender.Options) *sender.Sender {
-	t.Helper()
-	ctx := testCtx(t)
-	sess, err := session.New(ctx, p, nil)
-	require.NoError(t, err)
-	s, err := sender.New(ctx, sess, "q", o)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = s.Close(ctx)
-		_ = sess.Close(ctx)
-	})
-	return s
-}
-
 // A SendAsync whose context ends while another send attaches a new link, and a
 // Close, return within their contexts instead of waiting out the attach.
 func TestSendAsyncAndCloseHonourTheirContextWhileAnotherSendAttaches(t *testing.T) {
@@ -114,7 +97,7 @@ func TestSendAsyncAndCloseHonourTheirContextWhileAnotherSendAttaches(t *testing.
 			return fixedReceipt{o: message.Accepted{}}, nil
 		},
 	}
-	s := openHooked(t, p, nil)
+	s := open(t, p, nil)
 	ctx := testCtx(t)
 	go func() { _, _ = s.SendAsync(ctx, msg(0)) }() // attaches, and waits on gate
 	require.Eventually(t, func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.attaches == 2 },
@@ -162,7 +145,7 @@ func TestCloseWaitsForAMessageOnItsWayToTheLink(t *testing.T) {
 		<-gate // waiting for credit, say
 		return chanReceipt(settle), nil
 	}}
-	s := openHooked(t, p, nil)
+	s := open(t, p, nil)
 	ctx := testCtx(t)
 	type res struct {
 		r   *sender.Receipt
@@ -209,7 +192,7 @@ func TestAtLeastOnceResendsAreBoundedByThePolicy(t *testing.T) {
 				Class: errorpolicy.RecoverLink},
 		}}, nil
 	}}
-	s := openHooked(t, p, &sender.Options{AtLeastOnce: true, Policy: &errorpolicy.Policy{MaxRetries: 1}})
+	s := open(t, p, &sender.Options{AtLeastOnce: true, Policy: &errorpolicy.Policy{MaxRetries: 1}})
 	ctx := testCtx(t)
 	r, err := s.SendAsync(ctx, msg(0))
 	require.NoError(t, err)

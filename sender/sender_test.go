@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/amqplink/amqplink/errorpolicy"
+	"github.com/amqplink/amqplink/link"
 	"github.com/amqplink/amqplink/message"
 	"github.com/amqplink/amqplink/sender"
 	"github.com/amqplink/amqplink/session"
@@ -24,7 +25,8 @@ func testCtx(t *testing.T) context.Context {
 	return ctx
 }
 
-func open(t *testing.T, p *fakePeer, o *sender.Options) *sender.Sender {
+// open opens a sender on q over a session on p, closed when the test ends.
+func open(t *testing.T, p link.Conn, o *sender.Options) *sender.Sender {
 	t.Helper()
 	ctx := testCtx(t)
 	sess, err := session.New(ctx, p, nil)
